@@ -4,19 +4,17 @@
 namespace robusta {
 namespace {
 
-// setClasses(TensorSubclass, TorchError): TypeScript hands over the classes the binding instantiates.
-Napi::Value SetClasses(const Napi::CallbackInfo& info) {
+// setErrorClass(TorchError): TypeScript hands over the error class the binding throws.
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsFunction() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "setClasses(Tensor, TorchError)");
-  classes().tensor = Napi::Persistent(info[0].As<Napi::Function>());
-  classes().error = Napi::Persistent(info[1].As<Napi::Function>());
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setErrorClass(TorchError)");
+  ErrorClass() = Napi::Persistent(info[0].As<Napi::Function>());
   return env.Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeTensor", TensorWrap::Define(env));
-  exports.Set("setClasses", Napi::Function::New<SetClasses>(env, "setClasses"));
-  InitTensorFactories(env, exports);
+  exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
+  InitTensor(env, exports);
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);

@@ -1,5 +1,10 @@
-// Shared pieces of the binding: the JS-visible Tensor wrapper and error conversion.
+// Shared pieces of the binding: the tensor handle table and error conversion.
 // The C++ side only binds libtorch; every algorithm lives in TypeScript.
+//
+// A JS Tensor holds a number, the handle of one slot of this table. Handles make creating a tensor
+// from JS cheap (a plain JS object instead of a wrapped one: ~0.3 µs instead of ~1.8 µs per op).
+// A handle carries its slot's generation, so a stale handle (disposed tensor, or a finalizer that
+// runs after dispose) is detected and never touches the slot's next tenant.
 #pragma once
 
 #include <napi.h>
@@ -10,70 +15,25 @@
 
 namespace robusta {
 
-// Constructors registered from TypeScript at start-up (the Tensor subclass and TorchError).
-struct Classes {
-  Napi::FunctionReference tensor;
-  Napi::FunctionReference error;
-};
-Classes& classes();
+// The TorchError constructor registered from TypeScript at start-up.
+Napi::FunctionReference& ErrorClass();
 
 // Throws a TorchError (a JS exception) carrying libtorch's message.
 [[noreturn]] void ThrowTorchError(Napi::Env env, const std::string& message);
 
-// One JS object owns one at::Tensor. dispose() frees it now; the GC finalizer is the safety net.
-class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit TensorWrap(const Napi::CallbackInfo& info);
-  ~TensorWrap() override;
-
-  // The tensor, or a TorchError when it was disposed.
-  const at::Tensor& get(Napi::Env env) const;
-  bool disposed() const { return !alive_; }
-  void release();
-
- private:
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
-  Napi::Value Shape(const Napi::CallbackInfo& info);
-  Napi::Value Strides(const Napi::CallbackInfo& info);
-  Napi::Value Dim(const Napi::CallbackInfo& info);
-  Napi::Value Numel(const Napi::CallbackInfo& info);
-  Napi::Value DtypeCode(const Napi::CallbackInfo& info);
-  Napi::Value DeviceName(const Napi::CallbackInfo& info);
-  Napi::Value RequiresGrad(const Napi::CallbackInfo& info);
-  void SetRequiresGrad(const Napi::CallbackInfo& info, const Napi::Value& value);
-  Napi::Value IsLeaf(const Napi::CallbackInfo& info);
-  Napi::Value GradFnName(const Napi::CallbackInfo& info);
-  Napi::Value Grad(const Napi::CallbackInfo& info);
-  void SetGrad(const Napi::CallbackInfo& info, const Napi::Value& value);
-  Napi::Value RetainGrad(const Napi::CallbackInfo& info);
-  Napi::Value IsContiguous(const Napi::CallbackInfo& info);
-  Napi::Value SameStorage(const Napi::CallbackInfo& info);
-  Napi::Value ToBuffer(const Napi::CallbackInfo& info);
-  Napi::Value CopyFromBuffer(const Napi::CallbackInfo& info);
-  Napi::Value Print(const Napi::CallbackInfo& info);
-  Napi::Value StorageBytes(const Napi::CallbackInfo& info);
-
-  at::Tensor tensor_;
-  const void* storage_key_ = nullptr;
-  bool alive_ = false;
-};
-
-// Wraps a tensor in a new JS Tensor; an undefined tensor becomes null.
-Napi::Value WrapTensor(Napi::Env env, at::Tensor t);
-// The tensor of a JS Tensor argument, with a TypeError naming the argument otherwise.
+// Stores a tensor and returns its handle; an undefined tensor gives -1.
+double PutTensor(Napi::Env env, at::Tensor t);
+// The tensor of a handle, or a TorchError when it was disposed.
+const at::Tensor& GetTensor(Napi::Env env, double handle);
+// The tensor behind a JS argument that must be a handle, with a TypeError naming it otherwise.
 const at::Tensor& UnwrapTensor(Napi::Env env, const Napi::Value& v, const char* what);
-bool IsTensor(Napi::Env env, const Napi::Value& v);
+// A JS number for a tensor result (-1 for an undefined tensor).
+Napi::Value WrapTensor(Napi::Env env, at::Tensor t);
 
-// Native bytes currently owned by live wrappers (counted once per storage).
-int64_t TrackedBytes();
-int64_t LiveWrappers();
-
+void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
-void InitTensorFactories(Napi::Env env, Napi::Object exports);
 
 }  // namespace robusta
 

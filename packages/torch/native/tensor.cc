@@ -1,22 +1,25 @@
-// The Tensor wrapper: ownership, deterministic release, external-memory accounting, raw data access.
+// The tensor handle table: ownership, deterministic release, external-memory accounting,
+// per-tensor accessors and raw data access.
 #include "common.h"
 
 #include <torch/csrc/autograd/function.h>
 
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <unordered_map>
+#include <vector>
 
 namespace robusta {
 
-Classes& classes() {
-  static Classes c;
-  return c;
+Napi::FunctionReference& ErrorClass() {
+  static Napi::FunctionReference ref;
+  return ref;
 }
 
 void ThrowTorchError(Napi::Env env, const std::string& message) {
-  if (!classes().error.IsEmpty()) {
-    Napi::Value err = classes().error.New({Napi::String::New(env, message)});
+  if (!ErrorClass().IsEmpty()) {
+    Napi::Value err = ErrorClass().New({Napi::String::New(env, message)});
     throw Napi::Error(env, err);
   }
   throw Napi::Error::New(env, message);
@@ -24,247 +27,193 @@ void ThrowTorchError(Napi::Env env, const std::string& message) {
 
 namespace {
 
-// V8 only collects wrappers when it knows what they hold natively. Bytes are counted once per
-// storage (views share it), when its first wrapper appears, and returned when its last one goes.
+// handle = slot + generation * 2^32 (exact in a double up to generation 2^21, then it wraps).
+constexpr double kSlotSpan = 4294967296.0;
+constexpr uint32_t kGenerationMask = (1u << 21) - 1;
+
+struct Slot {
+  at::Tensor tensor;
+  const void* storage = nullptr;
+  uint32_t generation = 0;
+  bool live = false;
+};
+std::vector<Slot> g_slots;
+std::vector<uint32_t> g_free;
+int64_t g_live = 0;
+
+// V8 only collects tensors when it knows what they hold natively. Bytes are counted once per
+// storage (views share it), when its first handle appears, and returned when its last one goes.
 struct StorageCount {
-  int64_t wrappers;
+  int64_t handles;
   int64_t bytes;
 };
-std::unordered_map<const void*, StorageCount>& storages() {
-  static std::unordered_map<const void*, StorageCount> m;
-  return m;
-}
+std::unordered_map<const void*, StorageCount> g_storages;
 int64_t g_tracked_bytes = 0;
-int64_t g_live_wrappers = 0;
-
-// The next tensor to adopt: WrapTensor hands it to the constructor it calls.
-at::Tensor g_pending;
-bool g_has_pending = false;
 
 const void* StorageKey(const at::Tensor& t) {
-  if (!t.defined() || !t.has_storage()) return nullptr;
+  if (!t.has_storage()) return nullptr;
   return t.storage().unsafeGetStorageImpl();
+}
+
+[[noreturn]] void Disposed(Napi::Env env) {
+  ThrowTorchError(env, "Tensor was disposed: it cannot be used after dispose() or the end of its tidy() scope");
+}
+
+Slot* Lookup(double handle) {
+  if (!(handle >= 0)) return nullptr;
+  double slotD = std::fmod(handle, kSlotSpan);
+  size_t slot = static_cast<size_t>(slotD);
+  uint32_t gen = static_cast<uint32_t>((handle - slotD) / kSlotSpan);
+  if (slot >= g_slots.size()) return nullptr;
+  Slot& s = g_slots[slot];
+  if (!s.live || s.generation != gen) return nullptr;
+  return &s;
+}
+
+void Release(Napi::Env env, Slot& s, size_t index) {
+  if (s.storage) {
+    auto it = g_storages.find(s.storage);
+    if (it != g_storages.end() && --it->second.handles == 0) {
+      int64_t bytes = it->second.bytes;
+      g_storages.erase(it);
+      g_tracked_bytes -= bytes;
+      Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+    }
+    s.storage = nullptr;
+  }
+  s.tensor.reset();
+  s.live = false;
+  s.generation = (s.generation + 1) & kGenerationMask;
+  g_free.push_back(static_cast<uint32_t>(index));
+  g_live--;
 }
 
 }  // namespace
 
-int64_t TrackedBytes() { return g_tracked_bytes; }
-int64_t LiveWrappers() { return g_live_wrappers; }
-
-TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
-  Napi::Env env = info.Env();
-  if (!g_has_pending) {
-    throw Napi::TypeError::New(env, "Tensor cannot be constructed directly: use tensor(), zeros(), fromArray() ...");
+double PutTensor(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return -1;
+  uint32_t index;
+  if (!g_free.empty()) {
+    index = g_free.back();
+    g_free.pop_back();
+  } else {
+    index = static_cast<uint32_t>(g_slots.size());
+    g_slots.emplace_back();
   }
-  tensor_ = std::move(g_pending);
-  g_has_pending = false;
-  alive_ = true;
-  g_live_wrappers++;
-  storage_key_ = StorageKey(tensor_);
-  if (storage_key_) {
-    auto& entry = storages()[storage_key_];
-    if (entry.wrappers++ == 0) {
-      entry.bytes = static_cast<int64_t>(tensor_.storage().nbytes());
+  Slot& s = g_slots[index];
+  s.storage = StorageKey(t);
+  s.tensor = std::move(t);
+  s.live = true;
+  g_live++;
+  if (s.storage) {
+    auto& entry = g_storages[s.storage];
+    if (entry.handles++ == 0) {
+      entry.bytes = static_cast<int64_t>(s.tensor.storage().nbytes());
       g_tracked_bytes += entry.bytes;
       Napi::MemoryManagement::AdjustExternalMemory(env, entry.bytes);
     }
   }
+  return static_cast<double>(index) + static_cast<double>(s.generation) * kSlotSpan;
 }
 
-void TensorWrap::release() {
-  if (!alive_) return;
-  alive_ = false;
-  g_live_wrappers--;
-  if (storage_key_) {
-    auto it = storages().find(storage_key_);
-    if (it != storages().end() && --it->second.wrappers == 0) {
-      int64_t bytes = it->second.bytes;
-      storages().erase(it);
-      g_tracked_bytes -= bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(Env(), -bytes);
-    }
-    storage_key_ = nullptr;
-  }
-  tensor_.reset();
-}
-
-TensorWrap::~TensorWrap() { release(); }
-
-const at::Tensor& TensorWrap::get(Napi::Env env) const {
-  if (!alive_) ThrowTorchError(env, "Tensor was disposed: it cannot be used after dispose() or the end of its tidy() scope");
-  return tensor_;
-}
-
-Napi::Value WrapTensor(Napi::Env env, at::Tensor t) {
-  if (!t.defined()) return env.Null();
-  g_pending = std::move(t);
-  g_has_pending = true;
-  Napi::Object obj = classes().tensor.New({});
-  if (g_has_pending) {  // the constructor did not run (it threw): do not leak the tensor into the next wrapper
-    g_pending.reset();
-    g_has_pending = false;
-  }
-  return obj;
-}
-
-bool IsTensor(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject()) return false;
-  return v.As<Napi::Object>().InstanceOf(classes().tensor.Value());
+const at::Tensor& GetTensor(Napi::Env env, double handle) {
+  Slot* s = Lookup(handle);
+  if (!s) Disposed(env);
+  return s->tensor;
 }
 
 const at::Tensor& UnwrapTensor(Napi::Env env, const Napi::Value& v, const char* what) {
-  if (v.IsObject()) {
-    TensorWrap* w = nullptr;
-    napi_status s = napi_unwrap(env, v, reinterpret_cast<void**>(&w));
-    if (s == napi_ok && w != nullptr) return w->get(env);
-  }
-  throw Napi::TypeError::New(env, std::string("expected a Tensor for ") + what);
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("expected a Tensor for '") + what + "'");
+  return GetTensor(env, v.As<Napi::Number>().DoubleValue());
 }
 
-Napi::Function TensorWrap::Define(Napi::Env env) {
-  return DefineClass(env, "NativeTensor", {
-    InstanceMethod<&TensorWrap::Dispose>("dispose"),
-    InstanceAccessor<&TensorWrap::IsDisposed>("isDisposed"),
-    InstanceAccessor<&TensorWrap::Shape>("shape"),
-    InstanceMethod<&TensorWrap::Strides>("stride"),
-    InstanceMethod<&TensorWrap::Dim>("dim"),
-    InstanceMethod<&TensorWrap::Numel>("numel"),
-    InstanceAccessor<&TensorWrap::DtypeCode>("_dtypeCode"),
-    InstanceAccessor<&TensorWrap::DeviceName>("_deviceName"),
-    InstanceAccessor<&TensorWrap::RequiresGrad, &TensorWrap::SetRequiresGrad>("requiresGrad"),
-    InstanceAccessor<&TensorWrap::IsLeaf>("isLeaf"),
-    InstanceAccessor<&TensorWrap::GradFnName>("gradFn"),
-    InstanceAccessor<&TensorWrap::Grad, &TensorWrap::SetGrad>("grad"),
-    InstanceMethod<&TensorWrap::RetainGrad>("retainGrad"),
-    InstanceMethod<&TensorWrap::IsContiguous>("isContiguous"),
-    InstanceMethod<&TensorWrap::SameStorage>("_sameStorage"),
-    InstanceMethod<&TensorWrap::ToBuffer>("_toBuffer"),
-    InstanceMethod<&TensorWrap::CopyFromBuffer>("_copyFromBuffer"),
-    InstanceMethod<&TensorWrap::Print>("_print"),
-    InstanceMethod<&TensorWrap::StorageBytes>("_storageBytes"),
-  });
-}
+Napi::Value WrapTensor(Napi::Env env, at::Tensor t) { return Napi::Number::New(env, PutTensor(env, std::move(t))); }
 
-Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
-  release();
+namespace {
+
+const at::Tensor& Arg(const Napi::CallbackInfo& info, size_t i = 0) { return UnwrapTensor(info.Env(), info[i], "tensor"); }
+
+// free(handle): releases the tensor now; a stale or disposed handle is ignored (finalizers may race dispose).
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  double h = info[0].As<Napi::Number>().DoubleValue();
+  if (Slot* s = Lookup(h)) Release(info.Env(), *s, static_cast<size_t>(s - g_slots.data()));
   return info.Env().Undefined();
 }
 
-Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !alive_);
+Napi::Value IsLive(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Lookup(info[0].As<Napi::Number>().DoubleValue()) != nullptr);
 }
 
-Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const at::Tensor& t = get(env);
-  auto sizes = t.sizes();
-  Napi::Array out = Napi::Array::New(env, sizes.size());
-  for (size_t i = 0; i < sizes.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(sizes[i])));
+Napi::Array IntArray(Napi::Env env, c10::IntArrayRef values) {
+  Napi::Array out = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(values[i])));
   return out;
 }
 
-Napi::Value TensorWrap::Strides(const Napi::CallbackInfo& info) {
+Napi::Value Shape(const Napi::CallbackInfo& info) { return IntArray(info.Env(), Arg(info).sizes()); }
+Napi::Value Strides(const Napi::CallbackInfo& info) { return IntArray(info.Env(), Arg(info).strides()); }
+Napi::Value Dim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(Arg(info).dim())); }
+Napi::Value Numel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(Arg(info).numel())); }
+Napi::Value DtypeCode(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<int>(Arg(info).scalar_type())); }
+Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), Arg(info).device().str()); }
+Napi::Value RequiresGrad(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Arg(info).requires_grad()); }
+Napi::Value IsLeaf(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Arg(info).is_leaf()); }
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Arg(info).is_contiguous()); }
+
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const at::Tensor& t = get(env);
-  auto strides = t.strides();
-  Napi::Array out = Napi::Array::New(env, strides.size());
-  for (size_t i = 0; i < strides.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(strides[i])));
-  return out;
-}
-
-Napi::Value TensorWrap::Dim(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(get(info.Env()).dim()));
-}
-
-Napi::Value TensorWrap::Numel(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(get(info.Env()).numel()));
-}
-
-Napi::Value TensorWrap::DtypeCode(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<int>(get(info.Env()).scalar_type()));
-}
-
-Napi::Value TensorWrap::DeviceName(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), get(info.Env()).device().str());
-}
-
-Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), get(info.Env()).requires_grad());
-}
-
-void SetRequiresGradImpl(Napi::Env env, const at::Tensor& t, bool flag) {
   ROBUSTA_TRY
-  const_cast<at::Tensor&>(t).set_requires_grad(flag);
+  const_cast<at::Tensor&>(Arg(info)).set_requires_grad(info[1].ToBoolean().Value());
   ROBUSTA_CATCH(env)
+  return env.Undefined();
 }
 
-void TensorWrap::SetRequiresGrad(const Napi::CallbackInfo& info, const Napi::Value& value) {
+Napi::Value GradFnName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SetRequiresGradImpl(env, get(env), value.ToBoolean().Value());
-}
-
-Napi::Value TensorWrap::IsLeaf(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), get(info.Env()).is_leaf());
-}
-
-Napi::Value TensorWrap::GradFnName(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const at::Tensor& t = get(env);
-  auto fn = t.grad_fn();
+  auto fn = Arg(info).grad_fn();
   if (!fn) return env.Null();
   return Napi::String::New(env, fn->name());
 }
 
-Napi::Value TensorWrap::Grad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return WrapTensor(env, get(env).grad());
-}
+Napi::Value Grad(const Napi::CallbackInfo& info) { return WrapTensor(info.Env(), Arg(info).grad()); }
 
-void TensorWrap::SetGrad(const Napi::CallbackInfo& info, const Napi::Value& value) {
+// setGrad(handle, gradHandle | -1)
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor& t = const_cast<at::Tensor&>(get(env));
+  at::Tensor& t = const_cast<at::Tensor&>(Arg(info));
+  double gh = info[1].As<Napi::Number>().DoubleValue();
   ROBUSTA_TRY
-  if (value.IsNull() || value.IsUndefined()) {
+  if (gh < 0) {
     t.mutable_grad().reset();
   } else {
-    const at::Tensor& g = UnwrapTensor(env, value, "grad");
+    const at::Tensor& g = GetTensor(env, gh);
     TORCH_CHECK(g.sizes() == t.sizes(), "assigned grad has shape ", g.sizes(), " but the tensor has shape ", t.sizes());
     TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has dtype ", g.scalar_type(), " but the tensor has ", t.scalar_type());
     TORCH_CHECK(g.device() == t.device(), "assigned grad is on ", g.device(), " but the tensor is on ", t.device());
     t.mutable_grad() = g;
   }
   ROBUSTA_CATCH(env)
+  return env.Undefined();
 }
 
-Napi::Value TensorWrap::RetainGrad(const Napi::CallbackInfo& info) {
+Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ROBUSTA_TRY
-  get(env).retain_grad();
+  Arg(info).retain_grad();
   ROBUSTA_CATCH(env)
   return env.Undefined();
 }
 
-Napi::Value TensorWrap::IsContiguous(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), get(info.Env()).is_contiguous());
-}
-
-Napi::Value TensorWrap::SameStorage(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const at::Tensor& other = UnwrapTensor(env, info[0], "other");
-  return Napi::Boolean::New(env, StorageKey(get(env)) != nullptr && StorageKey(get(env)) == StorageKey(other));
-}
-
-Napi::Value TensorWrap::StorageBytes(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const at::Tensor& t = get(env);
-  return Napi::Number::New(env, t.has_storage() ? static_cast<double>(t.storage().nbytes()) : 0.0);
+Napi::Value SameStorage(const Napi::CallbackInfo& info) {
+  const void* a = StorageKey(Arg(info, 0));
+  return Napi::Boolean::New(info.Env(), a != nullptr && a == StorageKey(Arg(info, 1)));
 }
 
 // Copies the tensor's elements (row-major, on the CPU) into a new ArrayBuffer.
-Napi::Value TensorWrap::ToBuffer(const Napi::CallbackInfo& info) {
+Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ROBUSTA_TRY
-  at::Tensor c = get(env).detach().to(at::kCPU).contiguous();
+  at::Tensor c = Arg(info).detach().to(at::kCPU).contiguous();
   size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, nbytes);
   if (nbytes > 0) std::memcpy(buf.Data(), c.data_ptr(), nbytes);
@@ -272,61 +221,55 @@ Napi::Value TensorWrap::ToBuffer(const Napi::CallbackInfo& info) {
   ROBUSTA_CATCH(env)
 }
 
-// Overwrites the tensor's elements from a typed array of exactly its byte size.
-Napi::Value TensorWrap::CopyFromBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const at::Tensor& t = get(env);
-  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "expected a typed array");
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
-  if (ta.ByteLength() != nbytes) {
-    throw Napi::RangeError::New(env, "typed array has " + std::to_string(ta.ByteLength()) + " bytes, the tensor needs " + std::to_string(nbytes));
+const uint8_t* TypedArrayBytes(Napi::Env env, const Napi::Value& v, size_t expected, const char* who) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, std::string(who) + ": expected a typed array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.ByteLength() != expected) {
+    throw Napi::RangeError::New(env, std::string(who) + ": the typed array has " + std::to_string(ta.ByteLength()) +
+                                         " bytes, the tensor needs " + std::to_string(expected));
   }
+  return static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+}
+
+// copyFromBuffer(handle, typedArray): overwrites the elements from a typed array of exactly their byte size.
+Napi::Value CopyFromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& t = Arg(info);
+  const uint8_t* src = TypedArrayBytes(env, info[1], static_cast<size_t>(t.numel()) * t.element_size(), "copyFromBuffer");
   ROBUSTA_TRY
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
   at::Tensor staging = at::empty(t.sizes(), t.options().device(at::kCPU).requires_grad(false));
-  if (nbytes > 0) std::memcpy(staging.data_ptr(), src, nbytes);
+  if (staging.numel() > 0) std::memcpy(staging.data_ptr(), src, static_cast<size_t>(staging.numel()) * staging.element_size());
   at::NoGradGuard no_grad;
   const_cast<at::Tensor&>(t).copy_(staging);
   ROBUSTA_CATCH(env)
   return env.Undefined();
 }
 
-Napi::Value TensorWrap::Print(const Napi::CallbackInfo& info) {
+Napi::Value Print(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ROBUSTA_TRY
   std::ostringstream os;
-  os << get(env);
+  os << Arg(info);
   return Napi::String::New(env, os.str());
   ROBUSTA_CATCH(env)
 }
 
-namespace {
-
 // fromBuffer(typedArray, shape, dtypeCode): a new CPU tensor holding a copy of the bytes.
 Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer: expected a typed array");
   if (!info[1].IsArray()) throw Napi::TypeError::New(env, "fromBuffer: expected a shape array");
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   Napi::Array shapeArr = info[1].As<Napi::Array>();
   std::vector<int64_t> shape(shapeArr.Length());
   for (uint32_t i = 0; i < shapeArr.Length(); ++i) {
     double d = shapeArr.Get(i).ToNumber().DoubleValue();
-    if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw Napi::RangeError::New(env, "fromBuffer: shape entries must be non-negative integers");
-    }
+    if (!(d >= 0) || d != std::floor(d)) throw Napi::RangeError::New(env, "fromBuffer: shape entries must be non-negative integers");
     shape[i] = static_cast<int64_t>(d);
   }
   auto dtype = static_cast<at::ScalarType>(info[2].ToNumber().Int32Value());
   ROBUSTA_TRY
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
-  if (ta.ByteLength() != nbytes) {
-    throw Napi::RangeError::New(env, "fromBuffer: " + std::to_string(ta.ByteLength()) + " bytes given for shape " +
-                                         c10::str(t.sizes()) + " of " + c10::toString(dtype) + " (" + std::to_string(nbytes) + " bytes)");
-  }
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  const uint8_t* src = TypedArrayBytes(env, info[0], nbytes, "fromBuffer");
   if (nbytes > 0) std::memcpy(t.data_ptr(), src, nbytes);
   return WrapTensor(env, std::move(t));
   ROBUSTA_CATCH(env)
@@ -336,14 +279,34 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("trackedBytes", Napi::Number::New(env, static_cast<double>(g_tracked_bytes)));
-  o.Set("liveTensors", Napi::Number::New(env, static_cast<double>(g_live_wrappers)));
-  o.Set("storages", Napi::Number::New(env, static_cast<double>(storages().size())));
+  o.Set("liveTensors", Napi::Number::New(env, static_cast<double>(g_live)));
+  o.Set("storages", Napi::Number::New(env, static_cast<double>(g_storages.size())));
   return o;
 }
 
 }  // namespace
 
-void InitTensorFactories(Napi::Env env, Napi::Object exports) {
+void InitTensor(Napi::Env env, Napi::Object exports) {
+  exports.Set("free", Napi::Function::New<Free>(env, "free"));
+  exports.Set("isLive", Napi::Function::New<IsLive>(env, "isLive"));
+  exports.Set("shape", Napi::Function::New<Shape>(env, "shape"));
+  exports.Set("stride", Napi::Function::New<Strides>(env, "stride"));
+  exports.Set("dim", Napi::Function::New<Dim>(env, "dim"));
+  exports.Set("numel", Napi::Function::New<Numel>(env, "numel"));
+  exports.Set("dtypeCode", Napi::Function::New<DtypeCode>(env, "dtypeCode"));
+  exports.Set("deviceName", Napi::Function::New<DeviceName>(env, "deviceName"));
+  exports.Set("requiresGrad", Napi::Function::New<RequiresGrad>(env, "requiresGrad"));
+  exports.Set("setRequiresGrad", Napi::Function::New<SetRequiresGrad>(env, "setRequiresGrad"));
+  exports.Set("isLeaf", Napi::Function::New<IsLeaf>(env, "isLeaf"));
+  exports.Set("gradFnName", Napi::Function::New<GradFnName>(env, "gradFnName"));
+  exports.Set("gradOf", Napi::Function::New<Grad>(env, "gradOf"));
+  exports.Set("setGrad", Napi::Function::New<SetGrad>(env, "setGrad"));
+  exports.Set("retainGrad", Napi::Function::New<RetainGrad>(env, "retainGrad"));
+  exports.Set("isContiguous", Napi::Function::New<IsContiguous>(env, "isContiguous"));
+  exports.Set("sameStorage", Napi::Function::New<SameStorage>(env, "sameStorage"));
+  exports.Set("toBuffer", Napi::Function::New<ToBuffer>(env, "toBuffer"));
+  exports.Set("copyFromBuffer", Napi::Function::New<CopyFromBuffer>(env, "copyFromBuffer"));
+  exports.Set("print", Napi::Function::New<Print>(env, "print"));
   exports.Set("fromBuffer", Napi::Function::New<FromBuffer>(env, "fromBuffer"));
   exports.Set("memoryStats", Napi::Function::New<MemoryStats>(env, "memoryStats"));
 }

@@ -1,0 +1,97 @@
+// Deterministic memory: tidy() scopes free every tensor created inside them except what they return
+// or keep(). GC finalizers (FinalizationRegistry) remain a safety net for tensors nobody disposed,
+// but they run on a later tick, never inside a synchronous loop (engine-facts.md).
+
+/** What a scope can hold: a tensor (or anything that frees native memory on dispose). */
+export interface Disposable {
+  dispose(): void;
+}
+
+export const TRACKED: unique symbol = Symbol('robusta.tracked');
+export interface Trackable extends Disposable {
+  [TRACKED]: boolean; // true while a scope owns it; keep() clears it
+}
+
+const scopes: Trackable[][] = [];
+
+/** Called by every new tensor: the innermost open scope takes ownership. */
+export function track(t: Trackable): void {
+  const scope = scopes[scopes.length - 1];
+  if (scope !== undefined) {
+    scope.push(t);
+    t[TRACKED] = true;
+  }
+}
+
+/** Exempts a tensor from disposal by the enclosing tidy() scopes; you dispose it yourself. */
+export function keep<T extends Trackable>(t: T): T {
+  t[TRACKED] = false;
+  return t;
+}
+
+function isTrackable(v: unknown): v is Trackable {
+  return typeof v === 'object' && v !== null && TRACKED in v;
+}
+
+function collect(value: unknown, out: Set<Trackable>, seen: Set<unknown>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (isTrackable(value)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collect(v, out, seen);
+  } else if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, seen);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, out, seen);
+  }
+}
+
+/**
+ * Runs fn and frees every tensor created during it, except the tensors in its result (found in
+ * arrays, Maps and plain objects) and those passed to keep(). Returned tensors pass to the
+ * enclosing scope. fn must be synchronous: a Promise result is refused.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Trackable[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    scopes.pop();
+    for (const t of scope) if (t[TRACKED]) t.dispose();
+    throw err;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) if (t[TRACKED]) t.dispose();
+    throw new TypeError('tidy() takes a synchronous function: await inside it would free tensors still in use');
+  }
+  const survivors = new Set<Trackable>();
+  collect(result, survivors, new Set());
+  for (const t of scope) {
+    if (t[TRACKED] && !survivors.has(t)) t.dispose();
+  }
+  const parent = scopes[scopes.length - 1];
+  for (const t of survivors) {
+    if (!t[TRACKED]) continue;
+    if (parent !== undefined) parent.push(t);
+    else t[TRACKED] = false;
+  }
+  return result;
+}
+
+/** Disposes every tensor found in a value (a tensor, an array, a Map or a plain object of them). */
+export function dispose(value: unknown): void {
+  const found = new Set<Trackable>();
+  collect(value, found, new Set());
+  for (const t of found) t.dispose();
+}
+
+/** The depth of open tidy() scopes (0 outside any). */
+export function scopeDepth(): number {
+  return scopes.length;
+}
