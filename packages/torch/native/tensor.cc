@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <torch/csrc/autograd/function.h>
+#include <v8.h>
 
 #include <cmath>
 #include <cstring>
@@ -36,10 +37,17 @@ struct Slot {
   const void* storage = nullptr;
   uint32_t generation = 0;
   bool live = false;
+  // A weak reference to the JS Tensor that owns this slot (see Track): when V8 collects the object,
+  // the tensor is freed during that GC, synchronously. FinalizationRegistry and N-API finalizers run
+  // on a later tick, i.e. never inside a synchronous training loop (engine-facts.md).
+  v8::Global<v8::Object> owner;
 };
-std::vector<Slot> g_slots;
+// Never destroyed: at exit, V8 is gone before static destructors would reset the weak handles.
+std::vector<Slot>& g_slots = *new std::vector<Slot>();
 std::vector<uint32_t> g_free;
 int64_t g_live = 0;
+// External-memory adjustments owed by frees that happened inside GC (V8 must not be called there).
+int64_t g_deferred_release = 0;
 
 // V8 only collects tensors when it knows what they hold natively. Bytes are counted once per
 // storage (views share it), when its first handle appears, and returned when its last one goes.
@@ -70,22 +78,46 @@ Slot* Lookup(double handle) {
   return &s;
 }
 
-void Release(Napi::Env env, Slot& s, size_t index) {
+// Frees a slot; returns the bytes whose external-memory accounting the caller must release.
+int64_t ReleaseSlot(Slot& s, size_t index) {
+  int64_t released = 0;
   if (s.storage) {
     auto it = g_storages.find(s.storage);
     if (it != g_storages.end() && --it->second.handles == 0) {
-      int64_t bytes = it->second.bytes;
+      released = it->second.bytes;
       g_storages.erase(it);
-      g_tracked_bytes -= bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+      g_tracked_bytes -= released;
     }
     s.storage = nullptr;
   }
+  s.owner.Reset();
   s.tensor.reset();
   s.live = false;
   s.generation = (s.generation + 1) & kGenerationMask;
   g_free.push_back(static_cast<uint32_t>(index));
   g_live--;
+  return released;
+}
+
+void SettleExternalMemory(Napi::Env env, int64_t released) {
+  int64_t delta = -(released + g_deferred_release);
+  g_deferred_release = 0;
+  if (delta != 0) Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+}
+
+void Release(Napi::Env env, Slot& s, size_t index) { SettleExternalMemory(env, ReleaseSlot(s, index)); }
+
+uint64_t Pack(size_t index, uint32_t generation) { return (static_cast<uint64_t>(generation) << 32) | index; }
+
+// First-pass weak callback: runs inside GC, so it touches only our own state.
+void OnOwnerCollected(const v8::WeakCallbackInfo<void>& data) {
+  uint64_t packed = reinterpret_cast<uintptr_t>(data.GetParameter());
+  size_t index = static_cast<size_t>(packed & 0xffffffffu);
+  uint32_t generation = static_cast<uint32_t>(packed >> 32);
+  if (index >= g_slots.size()) return;
+  Slot& s = g_slots[index];
+  if (!s.live || s.generation != generation) return;
+  g_deferred_release += ReleaseSlot(s, index);
 }
 
 }  // namespace
@@ -100,6 +132,7 @@ double PutTensor(Napi::Env env, at::Tensor t) {
     index = static_cast<uint32_t>(g_slots.size());
     g_slots.emplace_back();
   }
+  if (g_deferred_release != 0) SettleExternalMemory(env, 0);
   Slot& s = g_slots[index];
   s.storage = StorageKey(t);
   s.tensor = std::move(t);
@@ -137,6 +170,22 @@ const at::Tensor& Arg(const Napi::CallbackInfo& info, size_t i = 0) { return Unw
 Napi::Value Free(const Napi::CallbackInfo& info) {
   double h = info[0].As<Napi::Number>().DoubleValue();
   if (Slot* s = Lookup(h)) Release(info.Env(), *s, static_cast<size_t>(s - g_slots.data()));
+  return info.Env().Undefined();
+}
+
+// track(tensorObject, handle): the slot is freed when V8 collects the object (unless disposed first).
+Napi::Value Track(const Napi::CallbackInfo& info) {
+  double h = info[1].As<Napi::Number>().DoubleValue();
+  Slot* s = Lookup(h);
+  if (!s || !info[0].IsObject()) return info.Env().Undefined();
+  napi_value value = info[0];
+  v8::Local<v8::Object> object;
+  static_assert(sizeof(object) == sizeof(value), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&object), &value, sizeof(value));
+  size_t index = static_cast<size_t>(s - g_slots.data());
+  s->owner.Reset(v8::Isolate::GetCurrent(), object);
+  s->owner.SetWeak(reinterpret_cast<void*>(static_cast<uintptr_t>(Pack(index, s->generation))), OnOwnerCollected,
+                   v8::WeakCallbackType::kParameter);
   return info.Env().Undefined();
 }
 
@@ -289,6 +338,7 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
 void InitTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("free", Napi::Function::New<Free>(env, "free"));
   exports.Set("isLive", Napi::Function::New<IsLive>(env, "isLive"));
+  exports.Set("track", Napi::Function::New<Track>(env, "track"));
   exports.Set("shape", Napi::Function::New<Shape>(env, "shape"));
   exports.Set("stride", Napi::Function::New<Strides>(env, "stride"));
   exports.Set("dim", Napi::Function::New<Dim>(env, "dim"));

@@ -14,6 +14,7 @@ export interface NativeAddon {
   callVoid(id: number, ...args: unknown[]): void;
   free(h: number): void;
   isLive(h: number): boolean;
+  track(owner: object, h: number): void;
   shape(h: number): number[];
   stride(h: number): number[];
   dim(h: number): number;

@@ -1,6 +1,7 @@
 // Deterministic memory: tidy() scopes free every tensor created inside them except what they return
-// or keep(). GC finalizers (FinalizationRegistry) remain a safety net for tensors nobody disposed,
-// but they run on a later tick, never inside a synchronous loop (engine-facts.md).
+// or keep(). The GC remains a safety net for tensors nobody disposed: the addon holds a weak V8
+// handle per tensor and frees it inside the GC that collects it (native/tensor.cc), with the bytes
+// reported to V8 so that it collects in time; but GC timing is V8's, so long loops should use tidy.
 
 /** What a scope can hold: a tensor (or anything that frees native memory on dispose). */
 export interface Disposable {

@@ -7,7 +7,6 @@ import { type DType, dtypeCode, dtypeName, typedArrayFor, type TypedArray } from
 import { checkDevice, type Device } from './device.js';
 import { track, TRACKED, type Trackable } from './scope.js';
 
-const finalizer = new FinalizationRegistry<number>((h) => native.free(h));
 
 export type Scalar = number | boolean;
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -125,7 +124,8 @@ export class Tensor implements Trackable {
   /** @internal use the factory functions (tensor, zeros, ...) */
   constructor(handle: number) {
     this.handle = handle;
-    finalizer.register(this, handle);
+    // The safety net: the native tensor is freed by the GC that collects this object.
+    native.track(this, handle);
     track(this);
   }
 

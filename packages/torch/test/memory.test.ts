@@ -1,0 +1,98 @@
+// Memory you can reason about: a 10,000-step attack-like loop keeps RSS flat with tidy(), and stays
+// bounded without it (the GC safety net: external-memory accounting + finalizers).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dispose, keep, memoryStats, ones, randn, scopeDepth, tidy, zeros, Tensor } from '../src/index.js';
+
+const indexUrl = new URL('../src/index.js', import.meta.url).href;
+
+// An attack step on a 64×3×32×32 batch: forward through a linear map, backward to the input, sign step, projection.
+const LOOP = (useTidy: boolean, steps: number) => `
+import { randn, zeros, tidy, memoryStats, autograd } from '${indexUrl}';
+const x = randn([64, 3 * 32 * 32]);
+const w = randn([3 * 32 * 32, 10]).mul(0.01);
+let delta = zeros([64, 3 * 32 * 32]);
+const rss = [];
+for (let i = 0; i < ${steps}; i++) {
+  const step = () => {
+    const d = delta.detach().requiresGrad_(true);
+    const loss = x.add(d).matmul(w).logSoftmax(1).select(1, 0).sum();
+    const [g] = autograd.grad(loss, d);
+    return d.add(g.sign(), 0.001).clamp(-0.03, 0.03).detach();
+  };
+  const next = ${useTidy ? 'tidy(step)' : 'step()'};
+  ${useTidy ? 'delta.dispose();' : ''}
+  delta = next;
+  if (i % 1000 === 999) rss.push(process.memoryUsage().rss);
+}
+console.log(JSON.stringify({ rss, stats: memoryStats() }));
+`;
+
+function runLoop(useTidy: boolean, steps: number): { rss: number[]; stats: { liveTensors: number } } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', LOOP(useTidy, steps)], { encoding: 'utf8', env: { ...process.env, ROBUSTA_NUM_THREADS: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+test('10,000 attack-like steps under tidy(): RSS stays flat within 10 %', () => {
+  const { rss, stats } = runLoop(true, 10_000);
+  const base = rss[1]!; // after warm-up (allocator pools filled)
+  const last = rss[rss.length - 1]!;
+  assert.ok(last <= base * 1.1, `RSS grew from ${(base / 2 ** 20).toFixed(0)} MB to ${(last / 2 ** 20).toFixed(0)} MB`);
+  assert.ok(stats.liveTensors <= 4, `live tensors at the end: ${stats.liveTensors}`);
+});
+
+test('without tidy(), the GC safety net keeps RSS bounded', () => {
+  const { rss } = runLoop(false, 4_000);
+  const max = Math.max(...rss);
+  // Each step leaks ~1.5 MB of tensors if nothing collects them: 4,000 steps would be ~6 GB.
+  assert.ok(max < 2.5 * 2 ** 30, `RSS reached ${(max / 2 ** 20).toFixed(0)} MB`);
+});
+
+test('tidy frees everything but its result, keep() and nested scopes', () => {
+  const before = memoryStats().liveTensors;
+  const kept: Tensor[] = [];
+  const out = tidy(() => {
+    const a = ones([10]);
+    kept.push(keep(a.mul(2)));
+    const inner = tidy(() => {
+      const t = a.add(1);
+      t.mul(3); // garbage
+      return { t, list: [t.add(1)] };
+    });
+    assert.equal(scopeDepth(), 1);
+    return inner.list[0]!.add(inner.t);
+  });
+  assert.equal(scopeDepth(), 0);
+  assert.equal(memoryStats().liveTensors, before + 2, 'only the result and the kept tensor survive');
+  assert.deepEqual(out.toFlatArray().slice(0, 2), [5, 5]);
+  dispose([out, kept]);
+  assert.equal(memoryStats().liveTensors, before);
+  assert.ok(out.isDisposed);
+});
+
+test('tidy disposes its tensors when fn throws, and refuses async functions', async () => {
+  const before = memoryStats().liveTensors;
+  assert.throws(() => tidy(() => {
+    zeros([5]);
+    throw new Error('inside');
+  }), /inside/);
+  assert.equal(memoryStats().liveTensors, before);
+  assert.throws(() => tidy((async () => randn([2])) as unknown as () => Tensor), /synchronous/);
+  await new Promise((r) => setTimeout(r, 1));
+});
+
+test('views share storage: bytes are counted once per storage', () => {
+  const before = memoryStats().trackedBytes;
+  const a = zeros([1000]);
+  const v1 = a.view(10, 100);
+  const v2 = a.narrow(0, 0, 10);
+  assert.equal(memoryStats().trackedBytes - before, 4000);
+  a.dispose();
+  assert.equal(memoryStats().trackedBytes - before, 4000, 'views keep the storage alive');
+  v1.dispose();
+  v2.dispose();
+  assert.equal(memoryStats().trackedBytes - before, 0);
+});
