@@ -1,0 +1,74 @@
+// Shared by the checkpoint tests: a temp dir per test file, running Debian's PyTorch on scripts that
+// read and write files there, and exact tensor fingerprints (dtype, shape, SHA-256 of the bytes) that
+// both sides compute the same way.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasPyTorch, pythonPath } from '@robusta/torch/testing';
+import type { Tensor } from '@robusta/torch';
+import { tensorBytes } from '../../src/io/dtypes.js';
+
+export const skipWithoutTorch: false | string = !hasPyTorch() && 'PyTorch (python3-torch) is not installed';
+
+export function tempDir(tag: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `robusta-io-${tag}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Python helpers every script gets: info(t) is the fingerprint tensorInfo() computes in Node. */
+const PRELUDE = `
+import sys, os, json, hashlib, collections, struct, zipfile, io, pickle
+import torch
+torch.set_num_threads(1)
+DIR = sys.argv[1]
+def P(name): return os.path.join(DIR, name)
+def raw(t):
+    flat = t.detach().contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b''
+def info(t):
+    return {'dtype': str(t.dtype).replace('torch.', ''), 'shape': list(t.shape), 'stride': list(t.stride()),
+            'offset': t.storage_offset(), 'sha': hashlib.sha256(raw(t)).hexdigest(), 'requires_grad': t.requires_grad}
+def infos(d): return {k: info(v) for k, v in d.items()}
+OUTPUT = None
+`;
+
+/** Runs a Python script with DIR set to `dir`; the script sets OUTPUT, which comes back from JSON. */
+export function python<R = unknown>(dir: string, script: string): R {
+  const body = `${PRELUDE}\n${script}\nprint('@@OUTPUT@@' + json.dumps(OUTPUT))\n`;
+  const stdout = execFileSync(pythonPath(), ['-c', body, dir], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const at = stdout.lastIndexOf('@@OUTPUT@@');
+  if (at < 0) throw new Error(`python printed no output:\n${stdout}`);
+  return JSON.parse(stdout.slice(at + '@@OUTPUT@@'.length)) as R;
+}
+
+export interface TensorInfo {
+  dtype: string;
+  shape: number[];
+  stride: number[];
+  offset?: number;
+  sha: string;
+  requires_grad?: boolean;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** dtype, shape, stride and the SHA-256 of the contiguous little-endian elements. */
+export function tensorInfo(t: Tensor): TensorInfo {
+  return { dtype: t.dtype, shape: t.shape, stride: t.stride(), sha: sha256(tensorBytes(t)) };
+}
+
+/** A seeded PRNG (mulberry32), for reproducible fuzzing. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
