@@ -1,7 +1,7 @@
 // Writes the data.pkl of a torch.save zip archive: pickle protocol 2 (torch.save's default) with
 // tensors as torch._utils._rebuild_tensor_v2 calls over persistent storage ids, so torch.load
 // rebuilds them. JS values map to Python as: null→None, boolean→bool, integer number/bigint→int,
-// other number→float, string→str, Array→list, Map→collections.OrderedDict, plain object→dict,
+// other number→float (including integers beyond 2^53, which a JS number cannot hold exactly; use bigint), string→str, Array→list, Map→collections.OrderedDict, plain object→dict,
 // Tensor→torch.Tensor. Shared objects are memoised, so identity (and cycles) survive.
 import { Tensor, type DType } from '@robusta/torch';
 import { storageTypeName } from './dtypes.js';
