@@ -42,6 +42,7 @@ export function parseFashionClassJson(bytes: Uint8Array, source: string): { pixe
   let rows = 0;
   for (;;) {
     skipSpace();
+    if (i >= n) throw new DataFormatError(`${source}: truncated`);
     const c = bytes[i];
     if (c === 0x5d /* ] */) break;
     if (c === 0x2c /* , */) { i++; continue; }
@@ -55,6 +56,7 @@ export function parseFashionClassJson(bytes: Uint8Array, source: string): { pixe
     const base = rows * PIXELS;
     let count = 0;
     let value = -1; // -1: no digits yet
+    let closed = false;
     for (; i < n; i++) {
       const b = bytes[i]!;
       if (b >= 0x30 && b <= 0x39) {
@@ -68,14 +70,14 @@ export function parseFashionClassJson(bytes: Uint8Array, source: string): { pixe
         } else if (b === 0x2c || count > 0) {
           throw new DataFormatError(`${source}: malformed number in row ${rows} at byte ${i}`);
         }
-        if (b === 0x5d) { i++; break; }
+        if (b === 0x5d) { i++; closed = true; break; }
       } else if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) {
         throw new DataFormatError(`${source}: unexpected character '${String.fromCharCode(b)}' at byte ${i} (pixels must be integers)`);
       }
     }
+    if (!closed) throw new DataFormatError(`${source}: truncated`);
     if (count === PIXELS) rows++;
     else if (count !== 0) throw new DataFormatError(`${source}: a row has ${count} values, expected ${PIXELS} (28x28)`);
-    if (i >= n) throw new DataFormatError(`${source}: truncated`);
   }
   return { pixels: out.subarray(0, rows * PIXELS), rows };
 }
