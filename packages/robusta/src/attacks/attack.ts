@@ -1,0 +1,227 @@
+// The attack base (after torchattacks' Attack): input checks, eval mode during the attack, target
+// selection modes, seeding, and the result with per-example success.
+import * as torch from '@robusta/torch';
+import { isFloatingDtype, noGrad, Tensor, tidy } from '@robusta/torch';
+import type { Classifier } from './classifier.js';
+import { checkNumber } from './params.js';
+
+/** Chooses target classes from the clean images and their labels (int64 [N] out). */
+export type TargetFunction = (images: Tensor, labels: Tensor) => Tensor;
+
+/**
+ * - 'untargeted': make the prediction differ from the label (default);
+ * - 'targeted': reach the classes passed to run(images, labels, targets);
+ * - 'random': a class drawn uniformly among those ≠ label;
+ * - 'leastLikely': the class with the k-th smallest clean logit among those ≠ label (k = leastLikelyRank);
+ * - a function (images, labels) => targets.
+ */
+export type AttackMode = 'untargeted' | 'targeted' | 'random' | 'leastLikely' | TargetFunction;
+
+export interface AttackOptions {
+  mode?: AttackMode;
+  /** k for mode 'leastLikely' (1 = the least likely class). Default 1. */
+  leastLikelyRank?: number;
+  /**
+   * Seeds torch's generator before the attack's random draws (random starts, random targets), for
+   * reproducible results; the caller's generator state is restored afterwards. Undefined: draw from
+   * the generator as it is.
+   */
+  seed?: number;
+}
+
+/** One attack's progress inside a composite attack (AutoAttack). */
+export interface AttackStage {
+  attack: string;
+  /** Examples still robust after this stage (of those correctly classified when clean). */
+  robust: number;
+  total: number;
+  seconds: number;
+}
+
+export interface AttackResult {
+  /** Adversarial images, same shape as the input, in [0, 1]. */
+  adv: Tensor;
+  /** bool [N]: prediction ≠ label (untargeted) or prediction = target (targeted). */
+  success: Tensor;
+  /** int64 [N]: predictions on the clean and on the adversarial images. */
+  cleanPred: Tensor;
+  advPred: Tensor;
+  /** int64 [N]: the targets in targeted modes, else null. */
+  targets: Tensor | null;
+  /** Model queries per example (score-based attacks). */
+  queries?: Tensor;
+  /** Per-stage robust counts (composite attacks). */
+  stages?: AttackStage[];
+}
+
+/** What an attack's perturb() receives: validated inputs and the clean logits. */
+export interface AttackInput {
+  images: Tensor;
+  labels: Tensor;
+  targets: Tensor | null;
+  cleanLogits: Tensor;
+  numClasses: number;
+}
+
+export interface PerturbOutput {
+  adv: Tensor;
+  queries?: Tensor;
+  stages?: AttackStage[];
+}
+
+export interface AttackCapabilities {
+  /** Whether the attack has a targeted variant. */
+  targeted: boolean;
+}
+
+export abstract class Attack {
+  readonly name: string;
+  readonly model: Classifier;
+  readonly mode: AttackMode;
+  readonly leastLikelyRank: number;
+  readonly seed: number | undefined;
+
+  constructor(name: string, model: Classifier, options: AttackOptions, capabilities: AttackCapabilities, defaultSeed?: number) {
+    if (!model || typeof model.forward !== 'function') throw new TypeError(`${name}: model must have a forward(x) method`);
+    this.name = name;
+    this.model = model;
+    this.mode = options.mode ?? 'untargeted';
+    const known = ['untargeted', 'targeted', 'random', 'leastLikely'];
+    if (typeof this.mode !== 'function' && !known.includes(this.mode)) {
+      throw new TypeError(`${name}: unknown mode '${String(this.mode)}' (use ${known.join(', ')} or a function)`);
+    }
+    if (this.mode !== 'untargeted' && !capabilities.targeted) {
+      throw new TypeError(`${name}: targeted modes are not supported by this attack`);
+    }
+    this.leastLikelyRank = checkNumber(name, 'leastLikelyRank', options.leastLikelyRank ?? 1, { min: 1, integer: true });
+    const seed = options.seed ?? defaultSeed;
+    this.seed = seed === undefined ? undefined : checkNumber(name, 'seed', seed, { min: 0, integer: true });
+  }
+
+  get targeted(): boolean {
+    return this.mode !== 'untargeted';
+  }
+
+  /**
+   * Attacks a batch. images: float [N, ...] in [0, 1]; labels: int64 [N]; targets: int64 [N], only
+   * (and then required) in mode 'targeted'. Returns new tensors the caller owns (dispose them, or
+   * call run inside tidy()).
+   */
+  run(images: Tensor, labels: Tensor, targets?: Tensor): AttackResult {
+    this.checkInputs(images, labels, targets);
+    const wasTraining = this.model.training;
+    const saved = this.seed === undefined ? null : saveRng(images);
+    this.model.eval();
+    try {
+      if (this.seed !== undefined) torch.manualSeed(this.seed);
+      return tidy(() => {
+        const n = images.shape[0]!;
+        const cleanLogits = noGrad(() => this.model.forward(images)).detach();
+        if (cleanLogits.ndim !== 2 || cleanLogits.shape[0] !== n || cleanLogits.shape[1]! < 2) {
+          throw new RangeError(`${this.name}: the model must return logits of shape [${n}, C] with C >= 2, got [${cleanLogits.shape.join(', ')}]`);
+        }
+        const numClasses = cleanLogits.shape[1]!;
+        checkClassRange(this.name, 'labels', labels, numClasses);
+        const tgt = this.resolveTargets(images, labels, targets, cleanLogits, numClasses);
+        const out = this.perturb({ images: images.detach(), labels, targets: tgt, cleanLogits, numClasses });
+        const o: PerturbOutput = out instanceof Tensor ? { adv: out } : out;
+        const adv = o.adv.detach();
+        const advPred = noGrad(() => this.model.forward(adv).argmax(1));
+        const success = tgt ? advPred.eq(tgt) : advPred.ne(labels);
+        const result: AttackResult = { adv, success, cleanPred: cleanLogits.argmax(1), advPred, targets: tgt };
+        if (o.queries) result.queries = o.queries;
+        if (o.stages) result.stages = o.stages;
+        return result;
+      });
+    } finally {
+      this.model.train(wasTraining);
+      if (saved) restoreRng(saved);
+    }
+  }
+
+  /** The attack proper: returns the adversarial images (and extras), given validated inputs. */
+  protected abstract perturb(input: AttackInput): Tensor | PerturbOutput;
+
+  /** The model's forward pass (the one place attacks call the model). */
+  protected readonly forward = (x: Tensor): Tensor => this.model.forward(x);
+
+  private checkInputs(images: Tensor, labels: Tensor, targets: Tensor | undefined): void {
+    if (!(images instanceof Tensor)) throw new TypeError(`${this.name}: images must be a Tensor`);
+    if (!(labels instanceof Tensor)) throw new TypeError(`${this.name}: labels must be a Tensor`);
+    if (!isFloatingDtype(images.dtype)) throw new TypeError(`${this.name}: images must be a floating tensor, got ${images.dtype}`);
+    if (images.ndim < 2 || images.shape[0] === 0) {
+      throw new RangeError(`${this.name}: images must be a non-empty batch [N, ...], got shape [${images.shape.join(', ')}]`);
+    }
+    const [lo, hi] = tidy(() => noGrad(() => [images.min().item(), images.max().item()]));
+    if (!(lo! >= 0 && hi! <= 1)) {
+      throw new RangeError(`${this.name}: images must lie in [0, 1] (normalisation belongs inside the model), got values in [${lo}, ${hi}]`);
+    }
+    checkLabelTensor(this.name, 'labels', labels, images.shape[0]!);
+    if (this.mode === 'targeted') {
+      if (!targets) throw new TypeError(`${this.name}: mode 'targeted' needs run(images, labels, targets)`);
+      checkLabelTensor(this.name, 'targets', targets, images.shape[0]!);
+    } else if (targets) {
+      throw new TypeError(`${this.name}: targets were given but the mode is '${typeof this.mode === 'function' ? 'function' : this.mode}' (use mode: 'targeted')`);
+    }
+  }
+
+  private resolveTargets(images: Tensor, labels: Tensor, targets: Tensor | undefined, cleanLogits: Tensor, numClasses: number): Tensor | null {
+    const mode = this.mode;
+    if (mode === 'untargeted') return null;
+    let t: Tensor;
+    if (mode === 'targeted') {
+      t = targets!.clone();
+    } else if (mode === 'random') {
+      // Uniform over the C - 1 classes ≠ y: shift y by a random offset in [1, C-1] modulo C.
+      const offset = torch.randint(1, numClasses, [labels.shape[0]!], { device: labels.device });
+      t = labels.add(offset).remainder(numClasses);
+    } else if (mode === 'leastLikely') {
+      if (this.leastLikelyRank > numClasses - 1) {
+        throw new RangeError(`${this.name}: leastLikelyRank ${this.leastLikelyRank} exceeds the ${numClasses - 1} classes other than the label`);
+      }
+      // The label is excluded by giving it +∞ before sorting ascending.
+      const masked = cleanLogits.scatter(1, labels.unsqueeze(1), Infinity);
+      t = masked.argsort(1).select(1, this.leastLikelyRank - 1).contiguous();
+    } else {
+      const r = noGrad(() => mode(images, labels));
+      if (!(r instanceof Tensor)) throw new TypeError(`${this.name}: the target function must return a Tensor`);
+      checkLabelTensor(this.name, 'targets returned by the target function', r, labels.shape[0]!);
+      t = r;
+    }
+    checkClassRange(this.name, 'targets', t, numClasses);
+    return t;
+  }
+}
+
+function checkLabelTensor(owner: string, what: string, t: Tensor, n: number): void {
+  if (!(t instanceof Tensor)) throw new TypeError(`${owner}: ${what} must be a Tensor`);
+  if (t.dtype !== 'int64') throw new TypeError(`${owner}: ${what} must be int64 class indices, got ${t.dtype}`);
+  if (t.ndim !== 1 || t.shape[0] !== n) throw new RangeError(`${owner}: ${what} must have shape [${n}], got [${t.shape.join(', ')}]`);
+}
+
+function checkClassRange(owner: string, what: string, t: Tensor, numClasses: number): void {
+  const [lo, hi] = tidy(() => [t.min().item(), t.max().item()]) as [number, number];
+  if (lo < 0 || hi >= numClasses) {
+    throw new RangeError(`${owner}: ${what} must be class indices in [0, ${numClasses - 1}] (the model has ${numClasses} logits), got values in [${lo}, ${hi}]`);
+  }
+}
+
+interface SavedRng {
+  cpu: Tensor;
+  cuda: Tensor | null;
+  device: torch.Device;
+}
+function saveRng(images: Tensor): SavedRng {
+  const device = images.device;
+  const cpu = torch.keep(torch.getRngState('cpu'));
+  const cuda = device.startsWith('cuda') ? torch.keep(torch.getRngState(device)) : null;
+  return { cpu, cuda, device };
+}
+function restoreRng(s: SavedRng): void {
+  torch.setRngState(s.cpu, 'cpu');
+  s.cpu.dispose();
+  if (s.cuda) {
+    torch.setRngState(s.cuda, s.device);
+    s.cuda.dispose();
+  }
+}

@@ -1,0 +1,26 @@
+// The attacks family: torchattacks-style adversarial attacks and dataset-level evaluation.
+export type { Classifier } from './classifier.js';
+export {
+  Attack, type AttackMode, type AttackOptions, type AttackResult, type AttackStage, type AttackInput, type PerturbOutput,
+  type TargetFunction, type AttackCapabilities,
+} from './attack.js';
+export { type Norm, checkNumber } from './params.js';
+export { FGSM, type FGSMOptions } from './fgsm.js';
+export { BIM, type BIMOptions, kurakinSteps } from './bim.js';
+export { PGD, type PGDOptions } from './pgd.js';
+export { PGDL2, type PGDL2Options } from './pgdl2.js';
+export { TPGD, type TPGDOptions } from './tpgd.js';
+export { MIFGSM, type MIFGSMOptions } from './mifgsm.js';
+export { CW, type CWOptions } from './cw.js';
+export { DeepFool, type DeepFoolOptions } from './deepfool.js';
+export { APGD, type APGDOptions, type ApgdLoss, type ApgdCheckpoint, apgdCheckpoints } from './apgd.js';
+export { APGDT, type APGDTOptions } from './apgdt.js';
+export { FAB, type FABOptions } from './fab.js';
+export { projectOntoBoxedHyperplane } from './box-projection.js';
+export { Square, type SquareOptions, squareFraction } from './square.js';
+export { AutoAttack, type AutoAttackOptions } from './autoattack.js';
+export { dlrLoss, targetedDlrLoss, margin } from './losses.js';
+export {
+  evaluateRobustness, formatResultTable, CheckpointMismatchError, type EvaluateOptions, type EvaluationProgress,
+  type EvaluationResult,
+} from './evaluate.js';
