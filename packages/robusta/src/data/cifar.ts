@@ -13,7 +13,7 @@ import { gunzip } from 'node:zlib';
 import { cat, tensor, type Tensor } from '@robusta/torch';
 import { dataDir } from './cache.js';
 import { ImageTensorDataset } from './dataset.js';
-import { downloadFile } from './download.js';
+import { downloadFile, verifyFile } from './download.js';
 import { DataFormatError } from './errors.js';
 import type { Split } from './mnist.js';
 import { readTar } from './tar.js';
@@ -194,18 +194,23 @@ async function prepare(spec: ArchiveSpec, o: CifarOptions): Promise<string> {
   if (complete()) return folder;
   const archive = join(root, spec.archive);
   const url = `${baseUrlOf(o)}${spec.archive}`;
-  if (o.download === false && !existsSync(archive)) {
-    throw new DataFormatError(
-      `${spec.folder} is not in ${root} and download is off: place ${spec.archive} there, or allow the download`);
+  const md5 = o.md5 ?? spec.md5;
+  if (o.download === false) {
+    if (!existsSync(archive)) {
+      throw new DataFormatError(
+        `${spec.folder} is not in ${root} and download is off: place ${spec.archive} there, or allow the download`);
+    }
+    await verifyFile(archive, md5, archive);
+  } else {
+    await downloadFile(url, archive, { md5, onProgress: o.onProgress });
   }
-  await downloadFile(url, archive, { md5: o.md5 ?? spec.md5, onProgress: o.onProgress });
   rmSync(join(folder, COMPLETE_MARK), { force: true });
   await extractTarGz(archive, root);
   const missing = spec.required.filter((f) => !existsSync(join(folder, f)));
   if (missing.length > 0) {
     throw new DataFormatError(`${archive} did not contain ${missing.map((f) => `${spec.folder}/${f}`).join(', ')}`);
   }
-  writeFileSync(join(folder, COMPLETE_MARK), `${spec.archive} ${o.md5 ?? spec.md5}\n`);
+  writeFileSync(join(folder, COMPLETE_MARK), `${spec.archive} ${md5}\n`);
   return folder;
 }
 

@@ -1,7 +1,7 @@
 // The dataset interface the DataLoader reads: a length and batch access by indices.
 // In-memory datasets gather a batch with one indexSelect; file datasets may also describe their
 // decoding as worker-thread work (WorkerDecodable) so the loader can prefetch in the background.
-import { keep, tensor, type Tensor } from '@robusta/torch';
+import { keep, tensor, type Device, type Tensor } from '@robusta/torch';
 
 /** A batch of examples: inputs x (first dim = batch) and targets y. The receiver owns both tensors. */
 export interface Batch {
@@ -45,8 +45,8 @@ export function isWorkerDecodable(ds: Dataset): ds is Dataset & WorkerDecodable 
   return w.workerModule instanceof URL && typeof w.workerTask === 'function' && typeof w.fromWorker === 'function';
 }
 
-/** Checks indices against a dataset length and makes the int64 index tensor for indexSelect. */
-export function indexTensor(indices: readonly number[], length: number): Tensor {
+/** Checks indices against a dataset length and makes the int64 index tensor for indexSelect (on `device`). */
+export function indexTensor(indices: readonly number[], length: number, device: Device = 'cpu'): Tensor {
   const a = new BigInt64Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const k = indices[i]!;
@@ -55,7 +55,7 @@ export function indexTensor(indices: readonly number[], length: number): Tensor 
     }
     a[i] = BigInt(k);
   }
-  return tensor(a, { shape: [indices.length] });
+  return tensor(a, { shape: [indices.length], device });
 }
 
 /** Examples held in two tensors; x[i], y[i] is example i. */
@@ -78,12 +78,19 @@ export class TensorDataset implements Dataset {
   }
 
   get(indices: readonly number[]): Batch {
-    const idx = indexTensor(indices, this.length);
+    const idx = indexTensor(indices, this.length, this.x.device);
+    const idy = this.y.device === this.x.device ? idx : indexTensor(indices, this.length, this.y.device);
     try {
-      return { x: this.x.indexSelect(0, idx), y: this.y.indexSelect(0, idx) };
+      return { x: this.x.indexSelect(0, idx), y: this.y.indexSelect(0, idy) };
     } finally {
       idx.dispose();
+      idy.dispose();
     }
+  }
+
+  /** A copy on another device (e.g. the whole set on the GPU, so batches need no transfer). */
+  to(device: Device): TensorDataset {
+    return new TensorDataset(this.x.to({ device }), this.y.to({ device }));
   }
 
   dispose(): void {
@@ -150,7 +157,8 @@ export class ImageTensorDataset implements ClassificationDataset {
   }
 
   get(indices: readonly number[]): Batch {
-    const idx = indexTensor(indices, this.length);
+    const idx = indexTensor(indices, this.length, this.images.device);
+    const idy = this.labels.device === this.images.device ? idx : indexTensor(indices, this.length, this.labels.device);
     try {
       let x: Tensor;
       if (this.floatCache !== null && !this.floatCache.isDisposed) {
@@ -161,16 +169,26 @@ export class ImageTensorDataset implements ClassificationDataset {
         raw.dispose();
         x.div_(255);
       }
-      return { x, y: this.labels.indexSelect(0, idx) };
+      return { x, y: this.labels.indexSelect(0, idy) };
     } finally {
       idx.dispose();
+      idy.dispose();
     }
+  }
+
+  /** A copy on another device (e.g. the whole uint8 set on the GPU: batches are then gathered there). */
+  to(device: Device): ImageTensorDataset {
+    return new ImageTensorDataset({
+      images: this.images.to({ device }), labels: this.labels.to({ device }), classes: this.classes, name: this.name,
+    });
   }
 
   /** The number of examples of each class (index = label). */
   classCounts(): number[] {
     const counts = new Array<number>(this.classes.length).fill(0);
-    const labels = this.labels.data() as BigInt64Array;
+    const cpu = this.labels.cpu();
+    const labels = cpu.data() as BigInt64Array;
+    cpu.dispose();
     for (const l of labels) counts[Number(l)] = (counts[Number(l)] ?? 0) + 1;
     return counts;
   }

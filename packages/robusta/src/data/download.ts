@@ -29,13 +29,14 @@ function describeFailure(err: unknown): string {
   return code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
-async function verify(path: string, md5: string | undefined, url: string): Promise<void> {
+/** Checks a file's MD5; on a mismatch deletes it and throws ChecksumError (`origin` names where it came from). */
+export async function verifyFile(path: string, md5: string | undefined, origin: string): Promise<void> {
   if (md5 === undefined) return;
   const actual = await md5File(path);
   if (actual !== md5.toLowerCase()) {
     rmSync(path, { force: true });
     throw new ChecksumError(
-      `${basename(path)} from ${url} has MD5 ${actual}, expected ${md5}: the file was deleted (corrupted or tampered download; run again to retry)`,
+      `${basename(path)} from ${origin} has MD5 ${actual}, expected ${md5}: the file was deleted (corrupted or tampered download; run again to retry)`,
       md5, actual);
   }
 }
@@ -68,7 +69,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     // The .part file already holds every byte: nothing more to fetch.
     await response.body?.cancel();
     renameSync(part, dest);
-    await verify(dest, options.md5, url);
+    await verifyFile(dest, options.md5, url);
     return;
   } else if (!response.ok) {
     await response.body?.cancel();
@@ -96,5 +97,5 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     throw new DownloadError(`the download of ${url} stopped at ${size} of ${total} bytes; run again to resume`);
   }
   renameSync(part, dest);
-  await verify(dest, options.md5, url);
+  await verifyFile(dest, options.md5, url);
 }

@@ -14,7 +14,7 @@ export {
   loadCifar10, loadCifar100, readCifar10, readCifar100, prepareCifar10, prepareCifar100, parseCifarRecords, extractTarGz,
   CIFAR10_ARCHIVE, CIFAR100_ARCHIVE, DEFAULT_CIFAR_URL, type CifarOptions, type Cifar100ReadOptions,
 } from './cifar.js';
-export { downloadFile, md5File, type DownloadOptions } from './download.js';
+export { downloadFile, verifyFile, md5File, type DownloadOptions } from './download.js';
 export { readTar, type TarEntry } from './tar.js';
 export {
   decodeImage, readImage, encodePng, encodeJpeg, writeImage, sniffImageFormat, ImageDecodeError, type RgbImage, type ImageFormat,

@@ -97,8 +97,8 @@ function resamplePass(x: Tensor, dim: -1 | -2, outSize: number, fixedPoint: bool
     const wShape = dim === -1 ? [outSize] : [outSize, 1];
     let acc: Tensor | null = null;
     for (let k = 0; k < taps.index.length; k++) {
-      const idx = tensor(taps.index[k]!).to({ dtype: 'int64' });
-      const w = tensor(taps.weight[k]!, { shape: wShape });
+      const idx = tensor(taps.index[k]!).to({ dtype: 'int64', device: x.device });
+      const w = tensor(taps.weight[k]!, { shape: wShape, device: x.device });
       const term = x.indexSelect(dim, idx).mul(w);
       acc = acc === null ? term : acc.add(term);
     }
@@ -194,8 +194,8 @@ export function normalize(x: Tensor, mean: readonly number[], std: readonly numb
   }
   if (std.some((s) => !(s > 0))) throw new RangeError('normalize: std values must be positive');
   return tidy(() => {
-    const m = tensor(mean as number[], { dtype: x.dtype, shape: [c, 1, 1] });
-    const s = tensor(std as number[], { dtype: x.dtype, shape: [c, 1, 1] });
+    const m = tensor(mean as number[], { dtype: x.dtype, shape: [c, 1, 1], device: x.device });
+    const s = tensor(std as number[], { dtype: x.dtype, shape: [c, 1, 1], device: x.device });
     return x.sub(m).div(s);
   });
 }
@@ -207,8 +207,8 @@ export function denormalize(x: Tensor, mean: readonly number[], std: readonly nu
     throw new RangeError(`denormalize: ${mean.length} means and ${std.length} stds for an image of shape [${x.shape.join(', ')}]`);
   }
   return tidy(() => {
-    const m = tensor(mean as number[], { dtype: x.dtype, shape: [c, 1, 1] });
-    const s = tensor(std as number[], { dtype: x.dtype, shape: [c, 1, 1] });
+    const m = tensor(mean as number[], { dtype: x.dtype, shape: [c, 1, 1], device: x.device });
+    const s = tensor(std as number[], { dtype: x.dtype, shape: [c, 1, 1], device: x.device });
     return x.mul(s).add(m);
   });
 }
@@ -267,12 +267,13 @@ export function cropAt(x: Tensor, size: number | readonly [number, number], padd
   if (offsets.top.length !== n || offsets.left.length !== n) throw new RangeError(`cropAt: ${offsets.top.length} offsets for ${n} examples`);
   return tidy(() => {
     const padded = padding > 0 ? F.pad(x, [padding, padding, padding, padding], 'constant', 0) : x;
-    const top = tensor(offsets.top).to({ dtype: 'int64' }).reshape([n, 1, 1, 1]);
-    const left = tensor(offsets.left).to({ dtype: 'int64' }).reshape([n, 1, 1, 1]);
-    const rows = top.add(arange(0, ch).reshape([1, 1, ch, 1]));  // [N, 1, ch, 1]
-    const cols = left.add(arange(0, cw).reshape([1, 1, 1, cw])); // [N, 1, 1, cw]
-    const batch = arange(0, n).reshape([n, 1, 1, 1]);
-    const channel = arange(0, c).reshape([1, c, 1, 1]);
+    const device = x.device;
+    const top = tensor(offsets.top).to({ dtype: 'int64', device }).reshape([n, 1, 1, 1]);
+    const left = tensor(offsets.left).to({ dtype: 'int64', device }).reshape([n, 1, 1, 1]);
+    const rows = top.add(arange(0, ch, 1, { device }).reshape([1, 1, ch, 1]));  // [N, 1, ch, 1]
+    const cols = left.add(arange(0, cw, 1, { device }).reshape([1, 1, 1, cw])); // [N, 1, 1, cw]
+    const batch = arange(0, n, 1, { device }).reshape([n, 1, 1, 1]);
+    const channel = arange(0, c, 1, { device }).reshape([1, c, 1, 1]);
     return padded.index([batch, channel, rows, cols]); // broadcasts to [N, C, ch, cw]
   });
 }
@@ -299,7 +300,7 @@ export function flipWhere(x: Tensor, mask: Uint8Array): Tensor {
   const [n] = checkBatch(x, 'flipWhere');
   if (mask.length !== n) throw new RangeError(`flipWhere: ${mask.length} mask entries for ${n} examples`);
   return tidy(() => {
-    const m = tensor(mask, { shape: [n, 1, 1, 1] }).to({ dtype: 'bool' });
+    const m = tensor(mask, { shape: [n, 1, 1, 1] }).to({ dtype: 'bool', device: x.device });
     return where(m, x.flip(3), x);
   });
 }

@@ -18,6 +18,8 @@ interface Slot {
   worker: Worker;
   busy: number;
   pending: Map<number, Pending>;
+  /** False once the thread has failed or exited: it gets no more tasks. */
+  alive: boolean;
 }
 
 const HOST = new URL('./worker-host.js', import.meta.url);
@@ -32,7 +34,7 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(HOST, { workerData: { module: module.href } });
       worker.unref(); // an abandoned iterator must not keep the process alive
-      const slot: Slot = { worker, busy: 0, pending: new Map() };
+      const slot: Slot = { worker, busy: 0, pending: new Map(), alive: true };
       worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
         const p = slot.pending.get(msg.id);
         if (!p) return;
@@ -42,6 +44,7 @@ export class WorkerPool {
         else p.resolve(msg.result);
       });
       const failAll = (err: Error): void => {
+        slot.alive = false;
         for (const p of slot.pending.values()) p.reject(err);
         slot.pending.clear();
         slot.busy = 0;
@@ -61,13 +64,15 @@ export class WorkerPool {
   /** Runs one task on the least busy worker. */
   run(task: unknown): Promise<unknown> {
     if (this.closed) return Promise.reject(new WorkerTaskError('the worker pool is closed'));
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    let slot: Slot | undefined;
+    for (const s of this.slots) if (s.alive && (slot === undefined || s.busy < slot.busy)) slot = s;
+    if (slot === undefined) return Promise.reject(new WorkerTaskError('every worker thread of the pool has failed'));
     const id = this.nextId++;
     slot.busy++;
+    const chosen = slot;
     return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, task });
+      chosen.pending.set(id, { resolve, reject });
+      chosen.worker.postMessage({ id, task });
     });
   }
 

@@ -248,6 +248,21 @@ test('CIFAR-10: an interrupted download resumes with a Range request; ROBUSTA_CI
   }
 });
 
+test('CIFAR-10: an archive placed by hand is used offline (download: false), after its checksum is verified', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'robusta-cifar-'));
+  try {
+    writeFileSync(join(root, 'cifar-10-binary.tar.gz'), fixture.archive10);
+    await assert.rejects(loadCifar10('test', { root, download: false }), ChecksumError);
+    assert.equal(existsSync(join(root, 'cifar-10-binary.tar.gz')), false, 'the mismatching file was deleted');
+    writeFileSync(join(root, 'cifar-10-binary.tar.gz'), fixture.archive10);
+    const ds = await loadCifar10('test', { root, download: false, md5: md5(fixture.archive10), baseUrl: 'http://127.0.0.1:9/' });
+    assert.deepEqual(ds.labels.toFlatArray(), fixture.testBatch.labels.map((l) => l[0]!));
+    ds.dispose();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('CIFAR-10: a cached archive that is not gzip, or lacks files, is reported', async () => {
   const root = mkdtempSync(join(tmpdir(), 'robusta-cifar-'));
   try {

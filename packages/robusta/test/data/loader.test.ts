@@ -2,14 +2,15 @@
 // prefetching path (ImageFolder decoded in worker threads).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { arange, dispose, memoryStats, tidy } from '@robusta/torch';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { arange, cuda, dispose, memoryStats, tidy } from '@robusta/torch';
 import { hasPyTorch, runPython } from '@robusta/torch/testing';
 import {
   centerCrop, cropFlipAugmentation, DataLoader, encodeJpeg, encodePng, ImageFolder, resize, Rng, subset, TensorDataset, toTensor,
-  type Batch, type Dataset,
+  WorkerPool, WorkerTaskError, type Batch, type Dataset,
 } from '../../src/data/index.js';
 import { testImage } from './helpers.js';
 
@@ -220,4 +221,57 @@ test('DataLoader: the async iterator also serves in-memory datasets (no workers 
   for await (const b of loader.epoch(0)) { got.push(xs(b)); dispose(b); }
   assert.deepEqual(got, epochOrder(loader, 0));
   (ds as TensorDataset).dispose();
+});
+
+test('worker threads never load @robusta/torch: the decode task module graph is pure JS', () => {
+  const start = fileURLToPath(new URL('../../src/data/image-decode-task.js', import.meta.url));
+  const host = fileURLToPath(new URL('../../src/data/worker-host.js', import.meta.url));
+  const seen = new Set<string>();
+  const bare = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else bare.add(spec);
+    }
+  };
+  visit(start);
+  visit(host);
+  assert.ok(seen.size >= 3, `followed ${[...seen].join(', ')}`);
+  assert.ok(bare.has('jpeg-js') && bare.has('pngjs'), `imports seen: ${[...bare].join(', ')}`);
+  for (const spec of bare) assert.ok(!spec.includes('torch'), `a worker module imports ${spec}`);
+});
+
+test('DataLoader on CUDA: batches and augmentations on the GPU equal the CPU ones', { skip: !cuda.isAvailable() }, () => {
+  const ds = tidy(() => new TensorDataset(arange(0, 6 * 3 * 8 * 8).float().reshape([6, 3, 8, 8]), arange(0, 6)));
+  const gpu = ds.to('cuda');
+  try {
+    const options = { batchSize: 4, shuffle: true, seed: 3, transform: cropFlipAugmentation({ padding: 2 }) };
+    const onCpu = [...new DataLoader(ds, options).epoch(1)];
+    const moved = [...new DataLoader(ds, { ...options, device: 'cuda' }).epoch(1)];
+    const onGpu = [...new DataLoader(gpu, options).epoch(1)];
+    for (let i = 0; i < onCpu.length; i++) {
+      assert.equal(moved[i]!.x.device.startsWith('cuda'), true);
+      assert.deepEqual(moved[i]!.x.toFlatArray(), onCpu[i]!.x.toFlatArray());
+      assert.deepEqual(onGpu[i]!.x.toFlatArray(), onCpu[i]!.x.toFlatArray());
+      assert.deepEqual(onGpu[i]!.y.toFlatArray(), onCpu[i]!.y.toFlatArray());
+    }
+    dispose([onCpu, moved, onGpu]);
+  } finally {
+    ds.dispose();
+    gpu.dispose();
+  }
+});
+
+test('WorkerPool: a task module that cannot load fails the tasks instead of hanging', async () => {
+  const pool = new WorkerPool(new URL('file:///nonexistent/robusta-task.js'), 2);
+  try {
+    await assert.rejects(pool.run({}), (e: unknown) => e instanceof WorkerTaskError);
+    await assert.rejects(pool.run({}), (e: unknown) => e instanceof WorkerTaskError);
+  } finally {
+    await pool.close();
+  }
 });
