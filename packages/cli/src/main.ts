@@ -1,3 +1,57 @@
 #!/usr/bin/env node
-// The robusta command line.
-console.log('robusta: commands come with the models and attacks issues');
+// The robusta command line: robusta <command> [options]; robusta help <command>.
+import { TorchError } from '@robusta/torch';
+import { UsageError } from './args.js';
+import * as attack from './commands/attack.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run: (argv: string[]) => void | Promise<void>;
+}
+
+const commands: Record<string, Command> = {
+  attack: { summary: 'attack one image with a zoo model and a PyTorch checkpoint (the pig demo)', usage: attack.usage, run: attack.runAttack },
+};
+
+function help(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: robusta <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nrobusta help <command> shows a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  if (name === 'help') {
+    const c = rest[0] ? commands[rest[0]] : undefined;
+    console.log(c ? c.usage : help());
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`robusta: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`robusta ${name}: ${e.message}\n\n${command.usage}`);
+      return 2;
+    }
+    const err = e as Error;
+    const known = err instanceof TorchError || err instanceof RangeError || err instanceof TypeError || err.name.endsWith('Error');
+    console.error(`robusta ${name}: ${known ? `${err.name}: ${err.message}` : String(err.stack ?? err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

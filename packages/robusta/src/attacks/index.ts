@@ -24,3 +24,4 @@ export {
   evaluateRobustness, formatResultTable, CheckpointMismatchError, type EvaluateOptions, type EvaluationProgress,
   type EvaluationResult,
 } from './evaluate.js';
+export { TutorialSGD, type TutorialSGDOptions } from './tutorial-sgd.js';
