@@ -20,8 +20,9 @@ export function cropFlipAugmentation(options: CropFlipOptions = {}): BatchTransf
   const padding = options.padding ?? 4;
   const p = options.flipProbability ?? 0.5;
   return (batch: Batch, { rng }) => {
-    const size = options.size ?? batch.x.shape[2]!;
-    const cropped = randomCrop(batch.x, [size, options.size ?? batch.x.shape[3]!], padding, { rng });
+    const [, , h, w] = batch.x.shape as [number, number, number, number];
+    const size: [number, number] = options.size !== undefined ? [options.size, options.size] : [h, w];
+    const cropped = randomCrop(batch.x, size, padding, { rng });
     return { x: randomHorizontalFlip(cropped, p, { rng }), y: batch.y };
   };
 }

@@ -58,7 +58,7 @@ test('MNIST: the embedded dataset loads fast, with the official shapes and sane 
   const testSet = loadMnist('test');
   try {
     console.log(`# MNIST train loaded in ${ms.toFixed(0)} ms`);
-    assert.ok(ms < 3000, `loading took ${ms} ms`);
+    assert.ok(ms < 5000, `loading took ${ms} ms`); // generous: CI machines are shared
     assert.deepEqual(train.images.shape, [60000, 1, 28, 28]);
     assert.equal(train.images.dtype, 'uint8');
     assert.deepEqual(train.labels.shape, [60000]);
