@@ -30,3 +30,4 @@ export { ImageFolder, type ImageFolderOptions, type ImageSample } from './image-
 export { DataLoader, Epoch, type DataLoaderOptions, type BatchTransform, type BatchContext, type EpochOptions } from './loader.js';
 export { cropFlipAugmentation, normalizeTransform, type CropFlipOptions } from './augment.js';
 export { WorkerPool, WorkerTaskError } from './worker-pool.js';
+export { imagenetClasses, classIndex } from './imagenet-classes.js';
