@@ -137,7 +137,9 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
       xAdv, xOld: xAdv, grad, xBest: xAdv, gradBest: grad, lossBest: loss, lossBestLast: loss,
       reducedLast: torch.ones([n], { dtype: 'bool', device: x.device }),
       step: torch.full([n], 2 * cfg.eps, { dtype: x.dtype, device: x.device }),
-      hist: [loss],
+      // Condition 1 bookkeeping: the previous iterate's objective and how often it rose since the last checkpoint.
+      lossPrev: loss,
+      increases: torch.zerosLike(loss),
     };
     return cfg.earlyStop ? compact(state, f.logicalNot()) : state;
   });
@@ -159,14 +161,10 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
       const gradBest = where(improvedEx, grad, s.gradBest);
       const lossBest = where(improved, loss, s.lossBest);
       let { step, reducedLast, lossBestLast } = s;
-      let hist = [...s.hist, loss];
+      let increases = s.increases.add(loss.gt(s.lossPrev).to({ dtype: loss.dtype }));
       sinceCheck++;
       if (sinceCheck === interval) {
         // Condition 1: the objective increased in at most ρ of the last `interval` steps.
-        let increases = torch.zerosLike(loss);
-        for (let c = 0; c < interval; c++) {
-          increases = increases.add(hist[hist.length - 1 - c]!.gt(hist[hist.length - 2 - c]!).to({ dtype: loss.dtype }));
-        }
         const oscillating = increases.le(interval * cfg.rho);
         // Condition 2: not halved at the previous checkpoint and no progress of the best objective since.
         const stalled = reducedLast.logicalNot().logicalAnd(lossBestLast.ge(lossBest));
@@ -177,7 +175,7 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
         grad = where(reduceEx, gradBest, grad);
         reducedLast = reduce;
         lossBestLast = lossBest;
-        hist = [loss];
+        increases = torch.zerosLike(loss);
         if (cfg.onCheckpoint) {
           cfg.onCheckpoint(i + 1, s.idx.toFlatArray(), step.toFlatArray(), reduce.toFlatArray().map((v) => v !== 0));
         }
@@ -186,7 +184,7 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
       }
       const next = {
         idx: s.idx, x: s.x, y: s.y, t: s.t, xAdv: xNew, xOld: s.xAdv, grad, xBest, gradBest, lossBest, lossBestLast,
-        reducedLast, step, hist,
+        reducedLast, step, lossPrev: loss, increases,
       };
       return cfg.earlyStop ? compact(next, f.logicalNot()) : next;
     });
@@ -194,15 +192,13 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
   return { fooled: fooledOut, adv };
 }
 
-/** Keeps the rows of every per-example tensor in the state where `keep` is true (all of them: no copy). */
+/** Keeps the rows of every per-example tensor in the state where `keep` is true (all true: the same state). */
 function compact<S extends Record<string, unknown>>(state: S, keep: Tensor): S {
   if (keep.all().item() === 1) return state;
   const rows = keep.nonzero().flatten();
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(state)) {
-    if (value instanceof torch.Tensor) out[key] = value.indexSelect(0, rows);
-    else if (Array.isArray(value)) out[key] = value.map((v: Tensor) => v.indexSelect(0, rows));
-    else out[key] = value;
+    out[key] = value instanceof torch.Tensor ? value.indexSelect(0, rows) : value;
   }
   return out as S;
 }

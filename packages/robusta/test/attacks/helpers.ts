@@ -52,10 +52,10 @@ export class MLP extends WeightModel {
   }
   static init(seed: number): MLP {
     torch.manualSeed(seed);
-    return new MLP(keepAll({
+    return new MLP(tidy(() => keepAll({
       'mlp.w1': torch.randn([64, 784]).mul(1 / Math.sqrt(784)), 'mlp.b1': torch.zeros([64]),
       'mlp.w2': torch.randn([10, 64]).mul(1 / Math.sqrt(64)), 'mlp.b2': torch.zeros([10]),
-    }));
+    })));
   }
 }
 
@@ -70,11 +70,11 @@ export class TinyCNN extends WeightModel {
   }
   static init(seed: number): TinyCNN {
     torch.manualSeed(seed);
-    return new TinyCNN(keepAll({
+    return new TinyCNN(tidy(() => keepAll({
       'cnn.k1': torch.randn([8, 1, 3, 3]).mul(1 / 3), 'cnn.c1': torch.zeros([8]),
       'cnn.k2': torch.randn([16, 8, 3, 3]).mul(1 / Math.sqrt(72)), 'cnn.c2': torch.zeros([16]),
       'cnn.w3': torch.randn([10, 576]).mul(1 / Math.sqrt(576)), 'cnn.b3': torch.zeros([10]),
-    }));
+    })));
   }
 }
 
