@@ -94,6 +94,12 @@ export function openSource(input: string | Uint8Array): ByteSource {
   throw new TypeError(`expected a file path or a Uint8Array, got ${input === null ? 'null' : typeof input}`);
 }
 
+/** Throws a TypeError (not a CheckpointError: this is a programming error) unless input is a path or bytes. */
+export function checkInput(input: unknown): asserts input is string | Uint8Array {
+  if (typeof input === 'string' || input instanceof Uint8Array) return;
+  throw new TypeError(`expected a file path or a Uint8Array, got ${input === null ? 'null' : typeof input}`);
+}
+
 /** Runs fn with an open source and closes it afterwards. */
 export function withSource<T>(input: string | Uint8Array, fn: (src: ByteSource) => T): T {
   const src = openSource(input);
@@ -102,4 +108,17 @@ export function withSource<T>(input: string | Uint8Array, fn: (src: ByteSource) 
   } finally {
     src.close();
   }
+}
+
+/** Concatenates chunks into one standalone Uint8Array (unlike Buffer.concat, never a slice of Node's pool). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

@@ -6,6 +6,9 @@ import { CheckpointError } from './errors.js';
 import { ELEMENT_SIZE, tensorFromBytes } from './dtypes.js';
 import { PickledObject, StorageRef, TensorRef } from './torch-pickle.js';
 
+/** The most elements a view with overlapping strides may show beyond its storage's own size. */
+const MAX_OVERLAPPING_VIEW = 2 ** 32;
+
 /** Gives the bytes of a (non-view) storage: `numel × element size` of them. */
 export type StorageReader = (ref: StorageRef) => Uint8Array;
 
@@ -51,6 +54,12 @@ export class Materialiser {
     for (let d = 0; d < ref.size.length; d++) {
       if (ref.size[d] === 0) empty = true;
       last += (ref.size[d]! - 1) * ref.stride[d]!;
+    }
+    const viewNumel = ref.size.reduce((a, b) => a * b, 1);
+    // Overlapping strides (expand) let a view be larger than its storage; a forged one could be
+    // astronomically larger and blow up whoever copies it, so such views are capped.
+    if (viewNumel > Math.max(numel, MAX_OVERLAPPING_VIEW)) {
+      throw new CheckpointError(`a view of ${viewNumel} elements over a storage of ${numel} (size [${ref.size.join(', ')}], stride [${ref.stride.join(', ')}]) is not plausible`, { code: 'out-of-bounds' });
     }
     if (empty ? ref.storageOffset > numel : last >= numel) {
       throw new CheckpointError(

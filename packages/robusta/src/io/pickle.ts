@@ -215,10 +215,10 @@ class Unpickler {
           break;
         }
         case 0x55: { const n = this.u8(); this.stack.push(this.str(n, 'SHORT_BINSTRING')); break; }
-        case 0x42: { const n = this.u32(); this.stack.push(this.bytes(n, 'BINBYTES').slice()); break; }
-        case 0x43: { const n = this.u8(); this.stack.push(this.bytes(n, 'SHORT_BINBYTES').slice()); break; }
-        case 0x8e: { const n = this.u64('BINBYTES8 length'); this.stack.push(this.bytes(n, 'BINBYTES8').slice()); break; }
-        case 0x96: { const n = this.u64('BYTEARRAY8 length'); this.stack.push(this.bytes(n, 'BYTEARRAY8').slice()); break; }
+        case 0x42: { const n = this.u32(); this.stack.push(new Uint8Array(this.bytes(n, 'BINBYTES'))); break; }
+        case 0x43: { const n = this.u8(); this.stack.push(new Uint8Array(this.bytes(n, 'SHORT_BINBYTES'))); break; }
+        case 0x8e: { const n = this.u64('BINBYTES8 length'); this.stack.push(new Uint8Array(this.bytes(n, 'BINBYTES8'))); break; }
+        case 0x96: { const n = this.u64('BYTEARRAY8 length'); this.stack.push(new Uint8Array(this.bytes(n, 'BYTEARRAY8'))); break; }
         case 0x7d: this.stack.push(new Map()); break; // EMPTY_DICT
         case 0x5d: this.stack.push([]); break; // EMPTY_LIST
         case 0x29: this.stack.push([]); break; // EMPTY_TUPLE

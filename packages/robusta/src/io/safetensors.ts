@@ -4,7 +4,7 @@
 // tensors must cover exactly, back to back. Read with every field validated; written as the reference
 // implementation does (tensors ordered by decreasing alignment then name, header padded to 8 bytes).
 import { Tensor, type DType } from '@robusta/torch';
-import { withSource, type ByteSource } from './byte-source.js';
+import { checkInput, concatBytes, withSource, type ByteSource } from './byte-source.js';
 import { CheckpointError, withCheckpointErrors } from './errors.js';
 import { ELEMENT_SIZE, tensorBytes, tensorFromBytes } from './dtypes.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -129,11 +129,13 @@ export function readSafetensorsFrom(src: ByteSource): SafetensorsFile {
 
 /** Reads a safetensors file (path or bytes). */
 export function loadSafetensors(input: string | Uint8Array): SafetensorsFile {
+  checkInput(input);
   return withCheckpointErrors(typeof input === 'string' ? input : undefined, 'cannot load', () => withSource(input, readSafetensorsFrom));
 }
 
 /** The header of a safetensors file without reading its tensors. */
 export function readSafetensorsHeader(input: string | Uint8Array): SafetensorsHeader {
+  checkInput(input);
   return withCheckpointErrors(typeof input === 'string' ? input : undefined, 'cannot read', () => withSource(input, parseSafetensorsHeader));
 }
 
@@ -181,7 +183,7 @@ function layout(tensors: TensorDict, metadata: Readonly<Record<string, string>> 
 /** The bytes of a safetensors file holding `tensors` (and string metadata). */
 export function encodeSafetensors(tensors: TensorDict, metadata?: Readonly<Record<string, string>>): Uint8Array {
   const { header, order } = layout(tensors, metadata);
-  return Buffer.concat([header, ...order.map(([, t]) => tensorBytes(t))]);
+  return concatBytes([header, ...order.map(([, t]) => tensorBytes(t))]);
 }
 
 /** Writes a safetensors file atomically. */

@@ -28,7 +28,8 @@ function keysOf(v: unknown): string[] {
   return [];
 }
 
-function describe(v: unknown): string {
+function describe(v: unknown, isTensor: (v: unknown) => boolean): string {
+  if (isTensor(v)) return 'a single tensor, not a dict of them';
   if (v instanceof Map) return `a dict with keys [${keysOf(v).slice(0, 12).map((k) => `'${k}'`).join(', ')}${v.size > 12 ? ', ...' : ''}]`;
   if (v instanceof PickledObject) return `a pickled ${v.className}`;
   if (Array.isArray(v)) return `a list of ${v.length}`;
@@ -147,16 +148,16 @@ export function findStateDict<T>(root: unknown, isTensor: (v: unknown) => v is T
       const next = child(v, path[i]!);
       if (next === undefined) {
         const where = i === 0 ? 'the checkpoint' : `'${path.slice(0, i).join('.')}'`;
-        throw new CheckpointError(`${where} has no key '${path[i]}' (it is ${describe(v)})`, { code: 'no-state-dict' });
+        throw new CheckpointError(`${where} has no key '${path[i]}' (it is ${describe(v, isTensor)})`, { code: 'no-state-dict' });
       }
       v = next;
     }
     entries = tensorEntries(v, isTensor);
-    if (!entries) throw new CheckpointError(`'${path.join('.')}' holds no tensors (it is ${describe(v)})`, { code: 'no-state-dict' });
+    if (!entries) throw new CheckpointError(`'${path.join('.')}' holds no tensors (it is ${describe(v, isTensor)})`, { code: 'no-state-dict' });
   } else {
     entries = search(root, isTensor, 0)?.entries;
     if (!entries) {
-      throw new CheckpointError(`found no state dict in the checkpoint (it is ${describe(root)}); pass { key } to say where it is`, { code: 'no-state-dict' });
+      throw new CheckpointError(`found no state dict in the checkpoint (it is ${describe(root, isTensor)}); pass { key } to say where it is`, { code: 'no-state-dict' });
     }
   }
   return stripCommonPrefixes(entries, options.stripPrefixes ?? DEFAULT_STRIP_PREFIXES);

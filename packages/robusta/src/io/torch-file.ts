@@ -2,9 +2,9 @@
 // and the legacy format (magic-number pickle, protocol version, sys_info, main pickle, storage keys,
 // then each storage as an 8-byte element count and its bytes). Storages saved from CUDA load to the CPU.
 import { Tensor } from '@robusta/torch';
-import { withSource, type ByteSource } from './byte-source.js';
+import { checkInput, concatBytes, withSource, type ByteSource } from './byte-source.js';
 import { CheckpointError, withCheckpointErrors } from './errors.js';
-import { ELEMENT_SIZE } from './dtypes.js';
+import { ELEMENT_SIZE, tensorBytes } from './dtypes.js';
 import { detectFormat } from './format.js';
 import { Materialiser, collectTensors, replaceInGraph, type StorageReader } from './materialise.js';
 import { unpickle } from './pickle.js';
@@ -14,7 +14,6 @@ import { findStateDict, type FindStateDictOptions } from './state-dict.js';
 import { StorageRef, TensorRef, storageClassDtype, torchGlobals, type UnknownGlobals } from './torch-pickle.js';
 import { ZipReader, ZipWriter } from './zip.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { tensorBytes } from './dtypes.js';
 
 export interface LoadOptions {
   /**
@@ -199,6 +198,7 @@ function label(input: string | Uint8Array): string | undefined {
  * where PyTorch shared one); the caller owns the tensors (dispose them, or load inside tidy()).
  */
 export function loadTorchFile(input: string | Uint8Array, options: LoadOptions = {}): unknown {
+  checkInput(input);
   return withCheckpointErrors(label(input), 'cannot load', () => withSource(input, (src) => {
     const parsed = parse(src, options);
     const m = new Materialiser(parsed.readStorage);
@@ -224,6 +224,7 @@ export function loadTorchFile(input: string | Uint8Array, options: LoadOptions =
  * 'module.' prefixes stripped; only the selected tensors are read into memory.
  */
 export function loadStateDict(input: string | Uint8Array, options: LoadStateDictOptions = {}): Map<string, Tensor> {
+  checkInput(input);
   return withCheckpointErrors(label(input), 'cannot load a state dict from', () => withSource(input, (src) => {
     if (detectFormat(src) === 'safetensors') {
       const { tensors } = readSafetensorsFrom(src);
@@ -264,8 +265,8 @@ function writeTorchArchive(value: unknown, sink: (chunk: Uint8Array) => void, op
 /** The bytes of a torch.save zip archive holding `value` (see saveTorchFile for what values may hold). */
 export function encodeTorchFile(value: unknown, options: SaveOptions = {}): Uint8Array {
   const chunks: Uint8Array[] = [];
-  writeTorchArchive(value, (c) => chunks.push(c.slice()), options);
-  return Buffer.concat(chunks);
+  writeTorchArchive(value, (c) => chunks.push(c), options);
+  return concatBytes(chunks);
 }
 
 /**

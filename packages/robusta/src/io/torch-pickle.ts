@@ -195,7 +195,7 @@ export function torchGlobals(unknownGlobals: UnknownGlobals): (module: string, n
     mk('bool', (a) => a[0] === true);
     mk('str', (a) => (typeof a[0] === 'string' ? a[0] : ''));
     mk('bytes', (a) => (a[0] instanceof Uint8Array ? a[0] : new Uint8Array(0)));
-    mk('bytearray', (a) => (a[0] instanceof Uint8Array ? a[0].slice() : typeof a[0] === 'string' ? latin1Encode(a) : new Uint8Array(0)));
+    mk('bytearray', (a) => (a[0] instanceof Uint8Array ? new Uint8Array(a[0]) : typeof a[0] === 'string' ? latin1Encode(a) : new Uint8Array(0)));
   }
   def('_codecs.encode', callable('_codecs.encode', latin1Encode));
 

@@ -63,11 +63,17 @@ const crcTable: Uint32Array = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE 802.3, the zip checksum); node:zlib's native one when this Node has it (>= 20.15). */
+/** CRC-32 (IEEE 802.3, the zip checksum). */
 export function crc32(data: Uint8Array): number {
-  const native = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (typeof native === 'function') return native(data) >>> 0;
-  let c = 0xffffffff;
+  return crc32Update(0, data);
+}
+
+const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+
+/** Continues a CRC-32 over another chunk (crc32Update(0, a) === crc32(a)); node:zlib's native one when this Node has it (>= 20.15). */
+function crc32Update(crc: number, data: Uint8Array): number {
+  if (typeof nativeCrc32 === 'function') return nativeCrc32(data, crc) >>> 0;
+  let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
@@ -396,13 +402,4 @@ export class ZipWriter {
 function nonAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return true;
   return false;
-}
-
-/** Continues a CRC-32 over another chunk (crc32Update(0, a) === crc32(a)). */
-function crc32Update(crc: number, data: Uint8Array): number {
-  const native = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
-  if (typeof native === 'function') return native(data, crc) >>> 0;
-  let c = (crc ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

@@ -20,8 +20,6 @@ export function tempDir(tag: string): { dir: string; cleanup: () => void } {
 /** Python helpers every script gets: info(t) is the fingerprint tensorInfo() computes in Node. */
 const PRELUDE = `
 import sys, os, json, hashlib, collections, struct, zipfile, io, pickle
-import torch
-torch.set_num_threads(1)
 DIR = sys.argv[1]
 def P(name): return os.path.join(DIR, name)
 def raw(t):
@@ -34,9 +32,13 @@ def infos(d): return {k: info(v) for k, v in d.items()}
 OUTPUT = None
 `;
 
-/** Runs a Python script with DIR set to `dir`; the script sets OUTPUT, which comes back from JSON. */
-export function python<R = unknown>(dir: string, script: string): R {
-  const body = `${PRELUDE}\n${script}\nprint('@@OUTPUT@@' + json.dumps(OUTPUT))\n`;
+/**
+ * Runs a Python script with DIR set to `dir`; the script sets OUTPUT, which comes back from JSON.
+ * `withTorch: false` skips importing torch (seconds saved) for scripts that only need the stdlib.
+ */
+export function python<R = unknown>(dir: string, script: string, options: { withTorch?: boolean } = {}): R {
+  const torchImport = options.withTorch === false ? '' : 'import torch\ntorch.set_num_threads(1)\n';
+  const body = `${torchImport}${PRELUDE}\n${script}\nprint('@@OUTPUT@@' + json.dumps(OUTPUT))\n`;
   const stdout = execFileSync(pythonPath(), ['-c', body, dir], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
   const at = stdout.lastIndexOf('@@OUTPUT@@');
   if (at < 0) throw new Error(`python printed no output:\n${stdout}`);

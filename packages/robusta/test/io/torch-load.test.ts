@@ -6,8 +6,8 @@ import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, dispose } from '@robusta/torch';
-import { CheckpointError, loadStateDict, loadTorchFile, PickledObject } from '../../src/io/index.js';
+import { Tensor, dispose, tensor } from '@robusta/torch';
+import { CheckpointError, encodeSafetensors, loadStateDict, loadTorchFile, PickledObject } from '../../src/io/index.js';
 import { python, skipWithoutTorch as skip, tempDir, tensorInfo, type TensorInfo } from './helpers.js';
 
 const FIXTURES = `
@@ -102,6 +102,15 @@ with open(P('cuda-legacy.pt'), 'wb') as f:
     pickle.dump(['94'], f, protocol=2)
     f.write(struct.pack('<q', 10) + raw(w))
 out['cuda'] = {'weight': info(w[2:8].reshape(2, 3)), 'whole': info(w)}
+
+# forged views: an expand of 2^40 elements over 10, and a view reaching past its storage
+def crafted(name, tensor):
+    with zipfile.ZipFile(P(name), 'w') as z:
+        z.writestr('f/data.pkl', cuda_pickle(collections.OrderedDict(x=tensor), False))
+        z.writestr('f/data/0', raw(w))
+crafted('forged-expand.pt', FakeTensor(st, 0, (2**20, 2**20), (0, 0)))
+crafted('forged-reach.pt', FakeTensor(st, 4, (2, 4), (4, 1)))
+torch.save(torch.ones(3), P('tensor.pt'))
 
 # a pickle that would run a shell command if anything executed it
 class Evil:
@@ -263,7 +272,18 @@ test('a malicious pickle is refused without running it, naming the global', { sk
   assert.equal(existsSync(p('pwned')), false, 'nothing was executed');
 });
 
+test('forged views are refused before libtorch sees them; a bare tensor is no state dict', { skip }, () => {
+  assert.throws(() => loadTorchFile(p('forged-expand.pt')), (e: unknown) => e instanceof CheckpointError && e.code === 'out-of-bounds' && /not plausible/.test(e.message));
+  assert.throws(() => loadTorchFile(p('forged-reach.pt')), (e: unknown) => e instanceof CheckpointError && e.code === 'out-of-bounds' && /reaches past its storage/.test(e.message));
+  const t = loadTorchFile(p('tensor.pt'));
+  assert.ok(t instanceof Tensor);
+  assert.deepEqual(t.tolist(), [1, 1, 1]);
+  t.dispose();
+  assert.throws(() => loadStateDict(p('tensor.pt')), (e: unknown) => e instanceof CheckpointError && e.code === 'no-state-dict' && /a single tensor/.test(e.message));
+});
+
 test('missing files, directories, wrong formats and safetensors given to loadTorchFile', { skip }, () => {
+  assert.throws(() => loadTorchFile(42 as unknown as string), TypeError);
   const missing = p('nope.pt');
   assert.throws(() => loadTorchFile(missing), (e: unknown) => e instanceof CheckpointError && e.code === 'not-found' && e.path === missing && e.message.includes(missing));
   assert.throws(() => loadStateDict(dir), (e: unknown) => e instanceof CheckpointError && e.code === 'io');
@@ -271,6 +291,11 @@ test('missing files, directories, wrong formats and safetensors given to loadTor
   assert.throws(() => loadTorchFile(new Uint8Array(0)), (e: unknown) => e instanceof CheckpointError && e.code === 'bad-magic');
   // A pickle that is not a torch checkpoint (wrong magic number).
   assert.throws(() => loadTorchFile(new Uint8Array([0x80, 0x02, 0x4b, 0x05, 0x2e])), (e: unknown) => e instanceof CheckpointError && e.code === 'bad-magic');
+  const st = encodeSafetensors({ w: tensor([1, 2]) });
+  assert.throws(() => loadTorchFile(st), (e: unknown) => e instanceof CheckpointError && e.code === 'unsupported' && /loadSafetensors/.test(e.message));
+  const fromSt = loadStateDict(st);
+  assert.deepEqual(fromSt.get('w')!.tolist(), [1, 2]);
+  dispose(fromSt);
   // Bytes work as well as paths.
   const sd = loadStateDict(readFileSync(p('zip.pt')));
   assert.equal(sd.size, Object.keys(fx.tensors).length);
