@@ -13,7 +13,7 @@ import { python, rng, skipWithoutTorch, tempDir } from './helpers.js';
 const { dir, cleanup } = tempDir('fuzz');
 after(cleanup);
 const CASES_PER_INPUT = 120;
-const MAX_MS_PER_CASE = 1000;
+const MAX_MS_PER_CASE = 2000; // typical cases take a few ms; generous for a loaded CI machine
 
 const inputs = new Map<string, { bytes: Uint8Array; kind: 'torch' | 'safetensors' }>();
 
