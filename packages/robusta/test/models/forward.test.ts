@@ -3,9 +3,10 @@
 // and the input gradient of the cross-entropy that the attacks use. Weights travel through files.
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, noGrad, type Tensor, tidy } from '@robusta/torch';
+import { F, memoryStats, noGrad, rand, type Tensor, tidy } from '@robusta/torch';
 import { hasPyTorch } from '@robusta/torch/testing';
-import { createModel, DATASET_STATS, type ModelOptions } from '../../src/models/index.js';
+import { BasicBlock, Bottleneck, createModel, DATASET_STATS, type ModelOptions, PreActResNet, ResNet, WideResNet } from '../../src/models/index.js';
+import type { Module } from '../../src/nn/module.js';
 import { PY_MODELS } from './support/reference-models.js';
 import { once, runPy } from '../nn/support/python.js';
 import { makeTempDir, maxAbs, maxDiff, PY_TENSOR_FILES, readTensors } from '../nn/support/tensor-files.js';
@@ -109,3 +110,27 @@ for (const c of CASES) {
     }
   });
 }
+
+test('a forward pass outside any tidy() leaves only its output alive; backward frees the graph', () => {
+  const models: [Module, number[]][] = [
+    [createModel('mnist-cnn', { normalize: 'mnist' }), [2, 1, 28, 28]],
+    [new PreActResNet([1, 1, 1, 1], { normalize: 'cifar10' }), [2, 3, 32, 32]],
+    [new ResNet(BasicBlock, [1, 1, 1, 1], { stem: 'cifar', numClasses: 3 }), [2, 3, 16, 16]],
+    [new ResNet(Bottleneck, [1, 1, 1, 1], { numClasses: 3 }), [2, 3, 32, 32]],
+    [new WideResNet({ depth: 10, widenFactor: 1, dropRate: 0.2 }), [2, 3, 32, 32]],
+  ];
+  for (const [model, shape] of models) {
+    const x = rand(shape);
+    const before = memoryStats().liveTensors;
+    const y = model.call(x);
+    assert.equal(memoryStats().liveTensors, before + 1, `${model.constructor.name}: only the output survives`);
+    const total = y.sum();
+    total.backward();
+    total.dispose();
+    y.dispose();
+    model.zeroGrad();
+    assert.equal(memoryStats().liveTensors, before + 0, `${model.constructor.name}: nothing left after backward`);
+    x.dispose();
+    model.dispose();
+  }
+});

@@ -3,7 +3,7 @@
 // cycle momentum); a run resumed from state dicts continues bit-identically.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { F, manualSeed, randint, randn, type Tensor, tidy, zeros } from '@robusta/torch';
+import { F, manualSeed, memoryStats, randint, randn, type Tensor, tidy, zeros } from '@robusta/torch';
 import { hasPyTorch, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
 import { Linear, Module, ReLU, Sequential } from '../../src/nn/index.js';
 import {
@@ -237,3 +237,15 @@ test('zeroGrad drops or zero-fills gradients; bad hyperparameters and parameter 
   assert.throws(() => new SGD([zeros([2], { dtype: 'int64' })], { lr: 0.1 }), /int64/);
   net.dispose();
 }));
+
+test('training steps leave no tensor behind (state is created once, temporaries freed)', () => {
+  const net = freshNet();
+  const opt = new Adam(net.parameters(), { amsgrad: true, weightDecay: 1e-3 });
+  const sched = new CosineAnnealingLR(opt, { tMax: 10 });
+  train(net, opt, sched, 0, 2);
+  const live = memoryStats().liveTensors;
+  train(net, opt, sched, 2, 5);
+  assert.equal(memoryStats().liveTensors, live);
+  opt.dispose();
+  net.dispose();
+});
