@@ -66,7 +66,7 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const shape = x.shape;
-    if (shape.length !== 4 && shape.length !== 3 || shape[shape.length - 3] !== this.inChannels) {
+    if ((shape.length !== 4 && shape.length !== 3) || shape[shape.length - 3] !== this.inChannels) {
       throw new RangeError(`Conv2d(${this.inChannels}, ${this.outChannels}) expects input [N, ${this.inChannels}, H, W], got [${shape.join(', ')}]`);
     }
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
