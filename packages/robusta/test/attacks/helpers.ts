@@ -2,7 +2,7 @@
 // weights, MNIST digits read straight from the IDX files, quick deterministic training, and the
 // exchange of tensors with the Python reference through files.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -141,9 +141,9 @@ export function trainedMnistModel(kind: 'mlp' | 'cnn'): MLP | TinyCNN {
   const dir = join(tmpdir(), 'robusta-attack-tests');
   const file = join(dir, `${kind}-${tag}.json`);
   const fresh = kind === 'mlp' ? MLP.init(1) : TinyCNN.init(2);
-  if (existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { shape: number[]; data: number[] }>;
-    for (const [k, v] of Object.entries(saved)) fresh.weights[k]!.copy_(tidy(() => tensor(v.data, { shape: v.shape })));
+  const cached = readCachedWeights(file, fresh.weights);
+  if (cached) {
+    for (const [k, v] of Object.entries(cached)) tidy(() => { fresh.weights[k]!.copy_(tensor(v.data, { shape: v.shape })); });
     return fresh;
   }
   const data = loadMnist('train', 0, 3000);
@@ -151,10 +151,26 @@ export function trainedMnistModel(kind: 'mlp' | 'cnn'): MLP | TinyCNN {
   data.images.dispose();
   data.labels.dispose();
   mkdirSync(dir, { recursive: true });
-  const out: Record<string, { shape: number[]; data: number[] }> = {};
+  const out: SavedWeights = {};
   for (const [k, v] of Object.entries(fresh.weights)) out[k] = { shape: v.shape, data: v.toFlatArray() };
-  writeFileSync(file, JSON.stringify(out));
+  // Written under a private name then renamed: concurrent test processes never read a partial file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(out));
+  renameSync(tmp, file);
   return fresh;
+}
+
+type SavedWeights = Record<string, { shape: number[]; data: number[] }>;
+/** The cached weights if the file exists, parses and has every weight with the right size; else null. */
+function readCachedWeights(file: string, like: Weights): SavedWeights | null {
+  if (!existsSync(file)) return null;
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedWeights;
+    const complete = Object.entries(like).every(([k, t]) => saved[k]?.data.length === t.numel());
+    return complete ? saved : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---- exchange with Python -----------------------------------------------------------------------

@@ -83,23 +83,25 @@ test('L∞: every pixel is moved by exactly ±ε unless clipped to [0, 1]; L2: |
 // another order): robust accuracies agree within 4/32 at 1000 queries.
 const TOLERANCE = 4 / 32;
 
-test('robust accuracy matches a plain-PyTorch Square L∞ within 4/32', { skip: !hasPyTorch() }, () => {
+test('robust accuracy matches plain-PyTorch Square L∞ and L2 within 4/32', { skip: !hasPyTorch() }, () => {
   const dir = writeTensors({ ...model.weights, x: images, y: labels });
   try {
     runPython(`${referencePrelude()}
 D = ${JSON.stringify(dir)}
 T_ = load_tensors(D)
-robust, adv, q = square_linf(make_model('mlp', T_), T_['x'], T_['y'], 0.06, 1000)
-save_tensors(D, {'robust': robust, 'queries': q})
+M = make_model('mlp', T_)
+save_tensors(D, {'Linf': square_linf(M, T_['x'], T_['y'], 0.06, 1000)[0], 'L2': square_l2(M, T_['x'], T_['y'], 1.2, 1000)[0]})
 OUTPUT = None
 `);
     const ref = readTensors(dir);
-    const ours = tidy(() => 1 - new Square(model, { eps: 0.06, nQueries: 1000 }).run(images, labels).success.to({ dtype: 'float32' }).mean().item());
-    const theirs = tidy(() => ref.robust!.to({ dtype: 'float32' }).mean().item());
     const clean = accuracy(model, images, labels);
-    if (process.env.ROBUSTA_TEST_VERBOSE) console.log(`Square: clean ${clean}, robusta ${ours}, PyTorch ${theirs}`);
-    assert.ok(Math.abs(ours - theirs) <= TOLERANCE, `robust accuracy ${ours} vs PyTorch ${theirs}`);
-    assert.ok(theirs < clean - 0.1, 'the reference fooled too little for a meaningful comparison');
+    for (const [norm, eps] of [['Linf', 0.06], ['L2', 1.2]] as const) {
+      const ours = tidy(() => 1 - new Square(model, { norm, eps, nQueries: 1000 }).run(images, labels).success.to({ dtype: 'float32' }).mean().item());
+      const theirs = tidy(() => ref[norm]!.to({ dtype: 'float32' }).mean().item());
+      if (process.env.ROBUSTA_TEST_VERBOSE) console.log(`Square ${norm}: clean ${clean}, robusta ${ours}, PyTorch ${theirs}`);
+      assert.ok(Math.abs(ours - theirs) <= TOLERANCE, `${norm}: robust accuracy ${ours} vs PyTorch ${theirs}`);
+      assert.ok(theirs < clean - 0.1, `${norm}: the reference fooled too little for a meaningful comparison`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

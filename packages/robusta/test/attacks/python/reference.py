@@ -471,6 +471,94 @@ def square_linf(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
     return robust, adv, queries
 
 
+def eta_rect(x, y):
+    d = torch.zeros(x, y)
+    cx, cy = x // 2 + 1, y // 2 + 1
+    r0, c0 = cx - 1, cy - 1
+    for k in range(max(cx, cy)):
+        d[max(r0, 0):min(r0 + 2 * k + 1, x), max(c0, 0):min(c0 + 2 * k + 1, y)] += 1.0 / (k + 1) ** 2
+        r0 -= 1
+        c0 -= 1
+    return d / d.norm()
+
+
+def eta(s):
+    d = torch.zeros(s, s)
+    d[:s // 2] = eta_rect(s // 2, s)
+    d[s // 2:] = -eta_rect(s - s // 2, s)
+    return d / d.norm()
+
+
+def square_l2(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
+    """Untargeted margin-loss Square L2 with one pair of windows per image; returns (robust, adv, queries)."""
+    torch.manual_seed(seed)
+
+    def unit(d):
+        return d / pex(vnorm(d, 2) + 1e-12, d)
+
+    def windows(k, h, w, s):
+        top = torch.randint(0, h - s + 1, [k])
+        left = torch.randint(0, w - s + 1, [k])
+        o = torch.arange(s)
+        return torch.arange(k)[:, None, None], (top[:, None] + o[None])[:, :, None], (left[:, None] + o[None])[:, None, :]
+
+    with torch.no_grad():
+        robust = model(x).argmax(1) == y
+        adv = x.clone()
+        queries = torch.zeros(x.shape[0], dtype=torch.long)
+        ids = robust.nonzero().flatten()
+        if ids.numel() == 0:
+            return robust, adv, queries
+        xs, ys = x[ids], y[ids]
+        n, c, h, w = xs.shape
+        s0 = max(h // 5, 1)
+        st = (h - s0 * 5) // 2
+        delta = torch.zeros_like(xs)
+        for vh in range(st, st + s0 * (h // s0), s0):
+            for vw in range(st, st + s0 * (w // s0), s0):
+                if vh + s0 <= h and vw + s0 <= w:
+                    delta[:, :, vh:vh + s0, vw:vw + s0] += eta(s0)[None, None] * (torch.randint(0, 2, [n, c, 1, 1]).float() * 2 - 1)
+        best = (xs + unit(delta) * eps).clamp(0, 1)
+        m = margin(model(best), ys)
+        q = torch.ones(n, dtype=torch.long)
+        for i in range(n_queries - 1):
+            act = (m > 0).nonzero().flatten()
+            if act.numel() == 0:
+                break
+            k = act.numel()
+            s = max(int(round(math.sqrt(p_selection(i, n_queries, p_init) * h * w))), 3)
+            s = s + 1 if s % 2 == 0 else s
+            s = min(s, h if h % 2 else h - 1)
+            xa, ba = xs[act], best[act]
+            d = (ba - xa).permute(0, 2, 3, 1).clone()           # [k, h, w, c]
+            i1, i2 = windows(k, h, w, s), windows(k, h, w, s)
+            old = d[i1]                                          # [k, s, s, c]
+            old_norm = old.square().sum((1, 2), keepdim=True).sqrt()
+            image_norm = vnorm(d, 2)
+            mask = torch.zeros(k, h, w, 1)
+            mask[i1] = 1
+            mask[i2] = 1
+            win_norm = vnorm(d * mask, 2)
+            tr = torch.rand(k) > 0.5
+            pat = torch.where(tr[:, None, None], eta(s).t()[None], eta(s)[None])[..., None]   # [k, s, s, 1]
+            new = pat * (torch.randint(0, 2, [k, 1, 1, c]).float() * 2 - 1) + old / (old_norm + 1e-12)
+            budget = ((eps ** 2 - image_norm ** 2).clamp_min(0) / c + win_norm ** 2).sqrt()
+            new = new / (new.square().sum((1, 2), keepdim=True).sqrt() + 1e-12) * budget[:, None, None, None]
+            d[i2] = 0
+            d[i1] = new
+            cand = (xa + unit(d.permute(0, 3, 1, 2)) * eps).clamp(0, 1)
+            mc = margin(model(cand), ys[act])
+            acc = (mc < m[act]) | (mc <= 0)
+            m[act] = torch.where(acc, mc, m[act])
+            best[act] = torch.where(pex(acc, cand), cand, ba)
+            q[act] += 1
+        ok = m <= 0
+        adv[ids[ok]] = best[ok]
+        robust[ids[ok]] = False
+        queries[ids] = q
+    return robust, adv, queries
+
+
 def autoattack(model, x, y, eps, norm='Linf', n_iter=100, n_target=9, n_queries=5000, seed=0, version='standard', eot=20):
     """Returns (robust bool, adv, robust counts after each stage)."""
     with torch.no_grad():
