@@ -2,7 +2,7 @@
 // parameter-free attacks", ICML 2020: a fixed sequence of complementary attacks, each run only on the
 // points all previous ones failed on; an example is robust only if it survives all of them.
 import * as torch from '@robusta/torch';
-import { type Tensor, tidy } from '@robusta/torch';
+import { tidy } from '@robusta/torch';
 import { APGD } from './apgd.js';
 import { APGDT } from './apgdt.js';
 import { Attack, type AttackInput, type AttackOptions, type AttackStage, type PerturbOutput } from './attack.js';

@@ -8,7 +8,6 @@ import { logitsOf } from './gradient.js';
 import { margin } from './losses.js';
 import { flatNorm, perExample } from './lp.js';
 import { checkEps, checkNorm, checkNumber, checkSteps, type Norm } from './params.js';
-import { advance } from './state.js';
 
 export interface SquareOptions extends AttackOptions {
   norm?: Norm;
