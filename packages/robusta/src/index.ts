@@ -8,3 +8,5 @@ export * as data from './data/index.js';
 export * as io from './io/index.js';
 export * as attacks from './attacks/index.js';
 export * as defenses from './defenses/index.js';
+export * as train from './train/index.js';
+export * as evaluation from './eval/index.js';
