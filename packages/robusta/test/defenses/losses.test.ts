@@ -9,6 +9,9 @@ import { hasPyTorch, runPython, type PyTensor } from '@robusta/torch/testing';
 import { AT, AWP, FastAT, MART, Standard, TRADES, type AdversarialDefense, type DefenseLoss } from '../../src/defenses/index.js';
 import { PY_TINY_CONV_NET, relativeError, stateObject, tinyConvNet } from './tiny-model.js';
 
+// One intra-op thread: test files run side by side on few cores, where libtorch's spinning threads oversubscribe.
+torch.setNumThreads(1);
+
 const skip = !hasPyTorch() && 'python3 with torch is not available';
 
 const N = 8;
@@ -27,7 +30,8 @@ interface PyCase {
 }
 
 const PYTHON = `${PY_TINY_CONV_NET}
-import copy
+import copy, warnings
+warnings.filterwarnings('ignore')  # the official code's size_average=False is deprecated (same as reduction='sum')
 import torch.nn.functional as F
 state = INPUT['state']
 x = T(INPUT['x']); y = T(INPUT['y'])

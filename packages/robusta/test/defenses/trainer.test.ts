@@ -16,6 +16,9 @@ import { AT, Standard, TRADES } from '../../src/defenses/index.js';
 import { Trainer, TrainingCheckpointError, loadTrainingCheckpoint, disposeCheckpoint, type EpochMetrics } from '../../src/train/index.js';
 import { tinyConvNet } from './tiny-model.js';
 
+// One intra-op thread: test files run side by side on few cores, where libtorch's spinning threads oversubscribe.
+torch.setNumThreads(1);
+
 function syntheticTask(n: number, seed: number): TensorDataset {
   torch.manualSeed(seed);
   // Class k has a bright k-th column: learnable, so accuracies move.
