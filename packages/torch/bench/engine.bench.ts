@@ -2,7 +2,7 @@
 // in one run, same threads: one PGD step and one training step of the small CIFAR CNN (batch 128),
 // and the per-op overhead of a tiny op. Prints times and ratios (robusta / PyTorch).
 //   npm run bench            (ROBUSTA_BENCH_ITERS=N to change the number of timed steps)
-import { execFileSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { autograd, F, getNumThreads, manualSeed, noGrad, randint, randn, rand, tensor, tidy, Tensor, zerosLike } from '../src/index.js';
 import { pythonPath } from '../src/testing/pyref.js';
@@ -32,7 +32,7 @@ function forward(p: Tensor[], x: Tensor): Tensor {
   return F.linear(h, p[10]!, p[11]!);
 }
 
-function robustaTimes(): Record<string, number> {
+function robustaJobs(): Record<'pgd_step_ms' | 'train_step_ms' | 'tiny_op_us', () => number> {
   const params = makeParams();
   const x = rand([128, 3, 32, 32]);
   const y = randint(0, 10, [128]);
@@ -59,16 +59,10 @@ function robustaTimes(): Record<string, number> {
       });
     });
   });
-  const time = (fn: () => void, iters: number) => {
+  const once = (fn: () => void) => () => {
+    const t0 = performance.now();
     fn();
-    fn();
-    const ts: number[] = [];
-    for (let i = 0; i < iters; i++) {
-      const t0 = performance.now();
-      fn();
-      ts.push(performance.now() - t0);
-    }
-    return median(ts);
+    return performance.now() - t0;
   };
   const a = tensor([1, 2, 3, 4]);
   const tinyOp = () => {
@@ -76,18 +70,14 @@ function robustaTimes(): Record<string, number> {
     for (let i = 0; i < 100_000; i++) a.add(a).dispose();
     return ((performance.now() - t0) / 100_000) * 1000;
   };
-  tinyOp();
-  return {
-    pgd_step_ms: time(pgdStep, ITERS),
-    train_step_ms: time(trainStep, ITERS),
-    tiny_op_us: median([tinyOp(), tinyOp(), tinyOp()]),
-  };
+  return { pgd_step_ms: once(pgdStep), train_step_ms: once(trainStep), tiny_op_us: tinyOp };
 }
 
+// The PyTorch half runs in a persistent worker that times one measurement per request, so that the two
+// sides alternate (A B A B ...) and drift in the machine's speed hits both alike.
 const PY = `
-import json, time, torch, torch.nn.functional as F, statistics, sys
+import json, time, torch, torch.nn.functional as F, sys
 torch.set_num_threads(${THREADS})
-ITERS = ${ITERS}
 torch.manual_seed(0)
 shapes = [[32,3,3,3],[32],[32,32,3,3],[32],[64,32,3,3],[64],[64,64,3,3],[64],[256,4096],[256],[10,256],[10]]
 p = [(torch.randn(s) * 0.05).requires_grad_() for s in shapes]
@@ -110,41 +100,75 @@ def train_step():
     with torch.no_grad():
         for q, g, m in zip(p, gs, mom):
             g = g.add(q, alpha=5e-4); m.mul_(0.9).add_(g); q.sub_(m, alpha=0.01)
-def timeit(fn):
-    fn(); fn(); ts = []
-    for _ in range(ITERS):
-        t0 = time.perf_counter(); fn(); ts.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(ts)
 a = torch.tensor([1., 2., 3., 4.])
 def tiny():
-    t0 = time.perf_counter()
     for _ in range(100000): a + a
-    return (time.perf_counter() - t0) / 100000 * 1e6
-tiny()
-print(json.dumps({'pgd_step_ms': timeit(pgd_step), 'train_step_ms': timeit(train_step), 'tiny_op_us': statistics.median([tiny(), tiny(), tiny()])}))
+jobs = {'pgd_step_ms': (pgd_step, 1e3), 'train_step_ms': (train_step, 1e3), 'tiny_op_us': (tiny, 1e6 / 100000)}
+for line in sys.stdin:
+    fn, scale = jobs[line.strip()]
+    t0 = time.perf_counter(); fn(); dt = time.perf_counter() - t0
+    print(json.dumps(dt * scale), flush=True)
 `;
 
 // robusta's addon tunes glibc malloc at load (engine-facts.md); PyTorch runs with the same settings
 // through glibc's environment tunables, and once more with glibc's defaults.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024), MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
-function pythonTimes(tuned: boolean): Record<string, number> {
-  const out = execFileSync(pythonPath(), ['-c', PY], { encoding: 'utf8', env: { ...process.env, ...(tuned ? MALLOC_ENV : {}) } });
-  return JSON.parse(out.trim().split('\n').pop()!);
+
+/** A PyTorch process answering one timing per line written to it. */
+class PyWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffered = '';
+  private waiting: ((v: number) => void)[] = [];
+  constructor(tuned: boolean) {
+    this.child = spawn(pythonPath(), ['-c', PY], { env: { ...process.env, ...(tuned ? MALLOC_ENV : {}) } });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        this.waiting.shift()?.(Number(JSON.parse(line)));
+      }
+    });
+  }
+  time(job: string): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.stdin.write(`${job}\n`);
+    });
+  }
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
-console.log(`engine benchmark: small CIFAR CNN, batch 128, ${THREADS} threads, median of ${ITERS} steps`);
-const r = robustaTimes();
-const pt = pythonTimes(true);
-const pd = pythonTimes(false);
-const rows = [
-  ['PGD step (ms)', 'pgd_step_ms'],
-  ['training step (ms)', 'train_step_ms'],
-  ['tiny op: 4-element add (µs)', 'tiny_op_us'],
-] as const;
+type Key = 'pgd_step_ms' | 'train_step_ms' | 'tiny_op_us';
+const KEYS: Key[] = ['pgd_step_ms', 'train_step_ms', 'tiny_op_us'];
+console.log(`engine benchmark: small CIFAR CNN, batch 128, ${THREADS} threads, median of ${ITERS} interleaved runs`);
+const ours = robustaJobs();
+const tuned = new PyWorker(true);
+const plain = new PyWorker(false);
+const samples: Record<string, Record<Key, number[]>> = { robusta: { pgd_step_ms: [], train_step_ms: [], tiny_op_us: [] }, tuned: { pgd_step_ms: [], train_step_ms: [], tiny_op_us: [] }, plain: { pgd_step_ms: [], train_step_ms: [], tiny_op_us: [] } };
+for (const key of KEYS) {
+  const reps = key === 'tiny_op_us' ? Math.max(3, Math.ceil(ITERS / 3)) : ITERS;
+  ours[key]();
+  await tuned.time(key);
+  await plain.time(key);
+  for (let i = 0; i < reps; i++) {
+    samples.robusta![key].push(ours[key]());
+    samples.tuned![key].push(await tuned.time(key));
+    samples.plain![key].push(await plain.time(key));
+  }
+}
+tuned.close();
+plain.close();
+const rows: [string, Key][] = [['PGD step (ms)', 'pgd_step_ms'], ['training step (ms)', 'train_step_ms'], ['tiny op: 4-element add (µs)', 'tiny_op_us']];
 console.log(`${'measure'.padEnd(30)}${'robusta'.padStart(10)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}${'PyTorch*'.padStart(10)}${'ratio*'.padStart(8)}`);
 for (const [label, key] of rows) {
-  const ratio = r[key]! / pt[key]!;
-  const ratioD = r[key]! / pd[key]!;
-  console.log(`${label.padEnd(30)}${r[key]!.toFixed(2).padStart(10)}${pt[key]!.toFixed(2).padStart(10)}${ratio.toFixed(2).padStart(8)}${pd[key]!.toFixed(2).padStart(10)}${ratioD.toFixed(2).padStart(8)}`);
+  const r = median(samples.robusta![key]);
+  const pt = median(samples.tuned![key]);
+  const pd = median(samples.plain![key]);
+  console.log(`${label.padEnd(30)}${r.toFixed(2).padStart(10)}${pt.toFixed(2).padStart(10)}${(r / pt).toFixed(2).padStart(8)}${pd.toFixed(2).padStart(10)}${(r / pd).toFixed(2).padStart(8)}`);
 }
 console.log('PyTorch: same malloc tuning as robusta; PyTorch*: glibc defaults. ratio = robusta / PyTorch (lower is better).');
