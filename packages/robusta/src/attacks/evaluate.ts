@@ -1,10 +1,10 @@
 // Dataset-level robustness evaluation: several attacks over (images, labels) in batches, running
 // accuracies, a result table, and resumable progress through an atomically written JSON checkpoint.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import * as torch from '@robusta/torch';
 import { noGrad, Tensor, tidy } from '@robusta/torch';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import type { Attack } from './attack.js';
 import type { Classifier } from './classifier.js';
 
@@ -119,7 +119,8 @@ export function evaluateRobustness(model: Classifier, images: Tensor, labels: Te
     if (record) {
       resumedBatches++;
     } else {
-      record = attackBatch(model, images.narrow(0, start, count), labels.narrow(0, start, count), named, options.seed, b);
+      // The batch views are freed with the batch (they would otherwise wait for the GC).
+      record = tidy(() => attackBatch(model, images.narrow(0, start, count), labels.narrow(0, start, count), named, options.seed, b));
       if (path) {
         checkpoint.batches[String(b)] = record;
         writeAtomically(path, JSON.stringify(checkpoint));
@@ -215,26 +216,9 @@ function readCheckpoint(path: string, fingerprint: string): CheckpointFile {
   return parsed;
 }
 
-/** Write to a temporary file, fsync it, rename it over the target, fsync the directory. */
+/** Writes text atomically (temporary file, fsync, rename, directory fsync): io's writer. */
 export function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dir = openSync(dirname(path), 'r');
-    try { fsyncSync(dir); } finally { closeSync(dir); }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
-  }
+  writeFileAtomic(path, (write) => write(Buffer.from(text, 'utf8')));
 }
 
 const encode = (t: Tensor): string => t.toFlatArray().map((v) => (v ? '1' : '0')).join('');
