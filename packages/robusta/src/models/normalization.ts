@@ -1,18 +1,21 @@
 // Per-channel statistics of the usual datasets, for a model's Normalize first layer. Models take
 // [0, 1] pixels; with a normalisation they standardise internally, as RobustBench models do.
 import { Normalize } from '../nn/layers/normalize.js';
+import {
+  CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, MNIST_MEAN, MNIST_STD,
+} from '../data/transforms.js';
 
 export interface ChannelStats {
   mean: number[];
   std: number[];
 }
 
-/** Commonly used statistics (CIFAR-10's std as in RobustBench/torchvision references: 0.2471, 0.2435, 0.2616). */
+/** The statistics of the usual datasets: one source, robusta/data's constants. */
 export const DATASET_STATS = {
-  mnist: { mean: [0.1307], std: [0.3081] },
-  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.2471, 0.2435, 0.2616] },
-  cifar100: { mean: [0.5071, 0.4865, 0.4409], std: [0.2673, 0.2564, 0.2762] },
-  imagenet: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  mnist: { mean: [...MNIST_MEAN], std: [...MNIST_STD] },
+  cifar10: { mean: [...CIFAR10_MEAN], std: [...CIFAR10_STD] },
+  cifar100: { mean: [...CIFAR100_MEAN], std: [...CIFAR100_STD] },
+  imagenet: { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] },
 } as const satisfies Record<string, ChannelStats>;
 
 export type DatasetName = keyof typeof DATASET_STATS;
