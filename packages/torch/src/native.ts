@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { TorchError } from './errors.js';
 
 /** The raw addon. Tensors cross the boundary as numeric handles (see native/common.h). */
@@ -68,6 +69,11 @@ function addonPath(): string {
     );
   }
   return found;
+}
+
+// The addon keeps one tensor table and libtorch's grad mode is per thread: one JS thread only.
+if (!isMainThread) {
+  throw new Error('@robusta/torch can only be loaded on the main thread (worker threads must not import it: move raw ArrayBuffers instead)');
 }
 
 const require = createRequire(import.meta.url);
