@@ -5,8 +5,8 @@
 //   x⁰ = clip_[0,1](x + U(−ε, ε)),  x^{t+1} = Π_{B∞(x,ε)∩[0,1]}(x^t + α·sign ∇ₓ CE(f(x^t), y)),
 // and the outer loss L = (1/N) Σᵢ CE(f_θ(x'ᵢ), yᵢ).
 import { F, noGrad, type Tensor } from '@robusta/torch';
-import { checkBatch, checkCount, checkFinite } from './params.js';
-import { DEFAULT_BUDGET, type AttackBudget } from './recipes.js';
+import { checkBatch, checkBudget } from './params.js';
+import type { AttackBudget } from './recipes.js';
 import { linfSignAscent, startingPoint, type StartPoint, withEvalMode } from './inner-attack.js';
 import type { AdversarialDefense, DefenseOutput, TrainableModel } from './types.js';
 
@@ -23,11 +23,7 @@ export class AT implements AdversarialDefense {
   /** `name` lets variants (Fast-AT) report under their own name. */
   constructor(o: ATOptions = {}, name = 'AT') {
     this.name = name;
-    this.budget = {
-      eps: checkFinite(this.name, 'eps', o.eps ?? DEFAULT_BUDGET.eps),
-      alpha: checkFinite(this.name, 'alpha', o.alpha ?? DEFAULT_BUDGET.alpha),
-      steps: checkCount(this.name, 'steps', o.steps ?? DEFAULT_BUDGET.steps),
-    };
+    this.budget = checkBudget(this.name, o);
     this.start = o.start ?? 'uniform';
   }
 

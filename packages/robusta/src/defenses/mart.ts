@@ -6,8 +6,8 @@
 // where the KL is Σ_k p_k (log p_k − log(p'_k + 1e-12)), and p, p_y keep their gradients.
 // x' is PGD on the (batch-mean) cross-entropy from x + 0.001·N(0, 1), in eval mode, as in mart.py.
 import { F, type Tensor, where } from '@robusta/torch';
-import { checkBatch, checkCount, checkFinite } from './params.js';
-import { DEFAULT_BUDGET, type AttackBudget } from './recipes.js';
+import { checkBatch, checkBudget, checkFinite } from './params.js';
+import type { AttackBudget } from './recipes.js';
 import { linfSignAscent, startingPoint, type StartPoint, withEvalMode } from './inner-attack.js';
 import type { AdversarialDefense, DefenseOutput, TrainableModel } from './types.js';
 
@@ -25,11 +25,7 @@ export class MART implements AdversarialDefense {
   readonly start: StartPoint;
 
   constructor(o: MARTOptions = {}) {
-    this.budget = {
-      eps: checkFinite(this.name, 'eps', o.eps ?? DEFAULT_BUDGET.eps),
-      alpha: checkFinite(this.name, 'alpha', o.alpha ?? DEFAULT_BUDGET.alpha),
-      steps: checkCount(this.name, 'steps', o.steps ?? DEFAULT_BUDGET.steps),
-    };
+    this.budget = checkBudget(this.name, o);
     this.beta = checkFinite(this.name, 'beta', o.beta ?? 6);
     this.start = o.start ?? 'gaussian';
   }

@@ -1,5 +1,6 @@
 // Hyper-parameter checks shared by the defenses: a bad value is a DefenseConfigError naming both.
 import { Tensor } from '@robusta/torch';
+import { DEFAULT_BUDGET, type AttackBudget } from './recipes.js';
 import { DefenseConfigError } from './types.js';
 
 export function checkFinite(owner: string, name: string, v: number, min = 0): number {
@@ -23,4 +24,13 @@ export function checkBatch(owner: string, x: Tensor, y: Tensor): void {
   if (x.ndim < 2 || n === 0 || y.ndim !== 1 || y.shape[0] !== n) {
     throw new RangeError(`${owner}: expected x [N, ...] and y [N] with N >= 1, got [${x.shape.join(', ')}] and [${y.shape.join(', ')}]`);
   }
+}
+
+/** An inner-attack budget from partial options, defaults filled in (CIFAR-10's) and every value checked. */
+export function checkBudget(owner: string, o: Partial<AttackBudget>): AttackBudget {
+  return {
+    eps: checkFinite(owner, 'eps', o.eps ?? DEFAULT_BUDGET.eps),
+    alpha: checkFinite(owner, 'alpha', o.alpha ?? DEFAULT_BUDGET.alpha),
+    steps: checkCount(owner, 'steps', o.steps ?? DEFAULT_BUDGET.steps),
+  };
 }

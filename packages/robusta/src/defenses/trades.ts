@@ -8,8 +8,8 @@
 // no dropout it equals the first, so we reuse it (BatchNorm's running statistics then see the clean
 // batch once instead of twice per step).
 import { F, noGrad, type Tensor } from '@robusta/torch';
-import { checkBatch, checkCount, checkFinite } from './params.js';
-import { DEFAULT_BUDGET, type AttackBudget } from './recipes.js';
+import { checkBatch, checkBudget, checkFinite } from './params.js';
+import type { AttackBudget } from './recipes.js';
 import { linfSignAscent, startingPoint, type StartPoint, withEvalMode } from './inner-attack.js';
 import type { AdversarialDefense, DefenseOutput, TrainableModel } from './types.js';
 
@@ -32,11 +32,7 @@ export class TRADES implements AdversarialDefense {
   readonly start: StartPoint;
 
   constructor(o: TRADESOptions = {}) {
-    this.budget = {
-      eps: checkFinite(this.name, 'eps', o.eps ?? DEFAULT_BUDGET.eps),
-      alpha: checkFinite(this.name, 'alpha', o.alpha ?? DEFAULT_BUDGET.alpha),
-      steps: checkCount(this.name, 'steps', o.steps ?? DEFAULT_BUDGET.steps),
-    };
+    this.budget = checkBudget(this.name, o);
     this.beta = checkFinite(this.name, 'beta', o.beta ?? 6);
     this.start = o.start ?? 'gaussian';
   }
