@@ -85,6 +85,13 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/** The tensors found in a value (a tensor, or arrays, Maps and plain objects of them). */
+export function tensorsIn(value: unknown): Set<Trackable> {
+  const found = new Set<Trackable>();
+  collect(value, found, new Set());
+  return found;
+}
+
 /** Disposes every tensor found in a value (a tensor, an array, a Map or a plain object of them). */
 export function dispose(value: unknown): void {
   const found = new Set<Trackable>();

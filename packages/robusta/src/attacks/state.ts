@@ -1,14 +1,6 @@
 // Loop bookkeeping for manual memory: each iteration runs in its own tidy() scope and the tensors of
 // the previous state that the new state does not reuse are freed at once.
-import { Tensor, tidy } from '@robusta/torch';
-
-function collectTensors(value: unknown, out: Set<Tensor>): void {
-  if (value instanceof Tensor) out.add(value);
-  else if (Array.isArray(value)) for (const v of value) collectTensors(v, out);
-  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collectTensors(v, out);
-  }
-}
+import { tensorsIn, tidy } from '@robusta/torch';
 
 /**
  * Runs one iteration `fn` inside tidy() (its temporaries die with it) and disposes every tensor of
@@ -16,17 +8,8 @@ function collectTensors(value: unknown, out: Set<Tensor>): void {
  */
 export function advance<S>(previous: S, fn: () => S): S {
   const next = tidy(fn);
-  const kept = new Set<Tensor>();
-  collectTensors(next, kept);
-  const old = new Set<Tensor>();
-  collectTensors(previous, old);
-  for (const t of old) if (!kept.has(t)) t.dispose();
+  const kept = tensorsIn(next);
+  for (const t of tensorsIn(previous)) if (!kept.has(t)) t.dispose();
   return next;
 }
 
-/** Disposes every tensor in a state object (arrays and plain objects are searched). */
-export function disposeState(state: unknown): void {
-  const all = new Set<Tensor>();
-  collectTensors(state, all);
-  for (const t of all) t.dispose();
-}
