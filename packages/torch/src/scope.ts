@@ -34,19 +34,17 @@ function isTrackable(v: unknown): v is Trackable {
   return typeof v === 'object' && v !== null && TRACKED in v;
 }
 
-function collect(value: unknown, out: Set<Trackable>, seen: Set<unknown>): void {
-  if (typeof value !== 'object' || value === null || seen.has(value)) return;
-  seen.add(value);
-  if (isTrackable(value)) {
-    out.add(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) collect(v, out, seen);
-  } else if (value instanceof Map) {
-    for (const v of value.values()) collect(v, out, seen);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collect(v, out, seen);
+// Iterative (an explicit stack), so that a deeply nested value cannot overflow the call stack.
+function collect(root: unknown, out: Set<Trackable>, seen: Set<unknown>): void {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    if (isTrackable(value)) out.add(value);
+    else if (Array.isArray(value)) for (const v of value) pending.push(v);
+    else if (value instanceof Map) for (const v of value.values()) pending.push(v);
+    else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) pending.push(v);
   }
 }
 
