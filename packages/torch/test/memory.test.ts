@@ -96,3 +96,16 @@ test('views share storage: bytes are counted once per storage', () => {
   v2.dispose();
   assert.equal(memoryStats().trackedBytes - before, 0);
 });
+
+test('tidy and dispose find tensors in deeply nested results without overflowing the stack', () => {
+  const before = memoryStats().liveTensors;
+  const out = tidy(() => {
+    let v: unknown = ones([1]);
+    for (let i = 0; i < 100_000; i++) v = [v];
+    zeros([3]); // garbage
+    return v;
+  });
+  assert.equal(memoryStats().liveTensors, before + 1);
+  dispose(out);
+  assert.equal(memoryStats().liveTensors, before);
+});
