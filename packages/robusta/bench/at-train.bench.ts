@@ -1,13 +1,14 @@
 // Issue acceptance: adversarial training (AT, Madry et al.) of the MNIST tutorial CNN by robusta and by
 // plain PyTorch with the same recipe, side by side: epoch time, ratio, clean and PGD-20 test accuracy.
 // Recipe: ε = 0.1, PGD-5 (α 0.025, uniform random start, model in eval mode for the attack), SGD lr 0.01
-// momentum 0.9, batch 100.   BENCH_TRAIN=10000 BENCH_EPOCHS=1 BENCH_REPEATS=1
+// momentum 0.9, batch 100.   BENCH_TRAIN=30000 BENCH_EPOCHS=1 BENCH_REPEATS=1 (AT from scratch needs a few hundred
+// steps before it leaves chance level: with 10,000 images both sides stay near 10 %).
 import { F, manualSeed, noGrad, tidy, type Tensor } from '@robusta/torch';
 import { attacks, data, defenses, models, optim } from '../src/index.js';
 import { header, MNIST_PY, row, runPyTorch, THREADS } from './common.js';
 
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
-const N_TRAIN = Number(process.env.BENCH_TRAIN ?? 10000);
+const N_TRAIN = Number(process.env.BENCH_TRAIN ?? 30000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
 const N_TEST = 1000;
 type Result = { epochSeconds: number; clean: number; pgd: number };
