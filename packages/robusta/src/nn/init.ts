@@ -86,3 +86,15 @@ export function xavierUniform_(t: Tensor, gain = 1): Tensor {
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
   return normal_(t, 0, xavierStd(t, gain));
 }
+
+/**
+ * PyTorch's default initialisation of Linear and ConvNd (their reset_parameters): weight ~
+ * kaiming_uniform_(a=√5), i.e. U(±1/√fan_in); bias ~ U(±1/√fan_in) (left alone when fan_in is 0).
+ * Weight first, then bias, as PyTorch draws them, so a seed gives PyTorch's exact values.
+ */
+export function defaultLayerInit_(weight: Tensor, bias: Tensor | null): void {
+  kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias === null) return;
+  const { fanIn } = fans(weight.shape);
+  if (fanIn !== 0) uniform_(bias, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
+}

@@ -3,7 +3,7 @@ import { F, type Tensor } from '@robusta/torch';
 import { Module } from '../module.js';
 import { checkInt, checkPair, formatPair, type Pair } from '../check.js';
 import { emptyParameter } from '../parameter.js';
-import { fans, kaimingUniform_, uniform_ } from '../init.js';
+import { defaultLayerInit_ } from '../init.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -46,15 +46,7 @@ export class Conv2d extends Module {
    * Drawn weight first, then bias, as PyTorch does, so a seed gives PyTorch's exact values.
    */
   resetParameters(): void {
-    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    const bias = this.bias;
-    if (bias !== null) {
-      const { fanIn } = fans(this.weight.shape);
-      if (fanIn !== 0) {
-        const bound = 1 / Math.sqrt(fanIn);
-        uniform_(bias, -bound, bound);
-      }
-    }
+    defaultLayerInit_(this.weight, this.bias);
   }
 
   get weight(): Tensor {

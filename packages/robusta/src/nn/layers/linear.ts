@@ -3,7 +3,7 @@ import { F, type Tensor } from '@robusta/torch';
 import { Module } from '../module.js';
 import { checkInt } from '../check.js';
 import { emptyParameter } from '../parameter.js';
-import { kaimingUniform_, uniform_ } from '../init.js';
+import { defaultLayerInit_ } from '../init.js';
 
 export interface LinearOptions {
   /** Whether to learn an additive bias (default true). */
@@ -25,12 +25,7 @@ export class Linear extends Module {
 
   /** PyTorch's default: weight ~ kaiming_uniform_(a=√5) = U(±1/√in), bias ~ U(±1/√in). */
   resetParameters(): void {
-    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    const bias = this.bias;
-    if (bias !== null) {
-      const bound = 1 / Math.sqrt(this.inFeatures);
-      uniform_(bias, -bound, bound);
-    }
+    defaultLayerInit_(this.weight, this.bias);
   }
 
   get weight(): Tensor {
