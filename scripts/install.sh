@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3-torch python3-torchvision g++ make)
+apt_packages=(python3-torch python3-torchvision python3-scipy chromium fonts-dejavu-core g++ make)
 [ -z "${LIBTORCH:-}" ] && apt_packages+=(libtorch-dev)
 missing=()
 for p in "${apt_packages[@]}"; do

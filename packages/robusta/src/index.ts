@@ -1,5 +1,5 @@
 // robusta — adversarial robustness on libtorch. Each area lives in its own folder and is exported
-// as a namespace: nn, optim, models, data, io, attacks, defenses, train, evaluation.
+// as a namespace: nn, optim, models, data, io, attacks, defenses, train, evaluation, measures.
 export * as torch from '@robusta/torch';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
@@ -10,3 +10,4 @@ export * as attacks from './attacks/index.js';
 export * as defenses from './defenses/index.js';
 export * as train from './train/index.js';
 export * as evaluation from './eval/index.js';
+export * as measures from './measures/index.js';
