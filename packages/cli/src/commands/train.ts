@@ -1,8 +1,8 @@
 // robusta train: adversarial training of a zoo model with a defense, resumable (re-run the same
 // command after an interruption and it continues from the last complete epoch).
-import { data, models, optim, train } from 'robusta';
-import { parse, parseInteger, parseNumber } from '../args.js';
-import { checkDataset, DEFENSES, loadSplit, makeDefense, makeSchedule, normalizationOf, recipeOf, SCHEDULES, type DatasetName } from '../setup.js';
+import { models, train } from 'robusta';
+import { parse, parseInteger, parseNumber, UsageError } from '../args.js';
+import { checkDataset, DEFENSES, SCHEDULES } from '../setup.js';
 
 export const usage = `robusta train --model mnist-cnn --dataset mnist --defense at --epochs 10 --out runs/x [options]
   --model NAME         a zoo model (mnist-cnn, mnist-mlp, cifar-cnn, preact-resnet18, resnet18, wrn-28-10, ...)
@@ -19,58 +19,12 @@ export const usage = `robusta train --model mnist-cnn --dataset mnist --defense 
   --out DIR            metrics.jsonl, last.pt, best.pt (default runs/<model>-<defense>)
   --json               print the summary as JSON`;
 
-export interface TrainJob {
-  model: string;
-  dataset: DatasetName;
-  defense: string;
-  epochs: number;
-  out: string;
-  batchSize?: number;
-  nTrain?: number;
-  eps?: number;
-  alpha?: number;
-  steps?: number;
-  beta?: number;
-  awp?: number;
-  lr?: number;
-  momentum?: number;
-  weightDecay?: number;
-  schedule?: string;
-  augment?: boolean;
-  evalN?: number;
-  evalEps?: number;
-  seed?: number;
-}
-
-/** Trains (or resumes) a job; returns the trained model (the last epoch's weights) and the summary. */
-export async function trainJob(job: TrainJob): Promise<{ model: models.ModelName; net: ReturnType<typeof models.createModel>; summary: train.TrainSummary }> {
-  const recipe = recipeOf(job.dataset);
-  const budget = { eps: job.eps ?? recipe.attack.eps, alpha: job.alpha ?? recipe.attack.alpha, steps: job.steps ?? recipe.attack.steps };
-  const defense = makeDefense(job.defense, { budget, beta: job.beta, awp: job.awp });
-  const [trainSet, testSet] = [await loadSplit(job.dataset, 'train'), await loadSplit(job.dataset, 'test')];
-  if (!models.isModelName(job.model)) throw new TypeError(`unknown model '${job.model}' (known: ${models.MODEL_NAMES.join(', ')})`);
-  const net = models.createModel(job.model, { normalize: normalizationOf(job.dataset), numClasses: trainSet.classes.length });
-  const size = trainSet.images.shape[2]!;
-  const loader = new data.DataLoader(trainSet, {
-    batchSize: job.batchSize ?? 128, shuffle: true, seed: job.seed ?? 0, subset: job.nTrain,
-    transform: job.augment ? data.cropFlipAugmentation({ size, padding: 4 }) : undefined,
-  });
-  const lr = job.lr ?? recipe.optimizer.lr;
-  const optimizer = new optim.SGD(net.parameters(), {
-    lr, momentum: job.momentum ?? recipe.optimizer.momentum, weightDecay: job.weightDecay ?? recipe.optimizer.weightDecay,
-  });
-  const { schedule, interval } = makeSchedule(job.schedule ?? 'none', optimizer, job.epochs, loader.length, lr);
-  const trainer = new train.Trainer({
-    model: net, optimizer, defense, train: loader, epochs: job.epochs, outDir: job.out, schedule, scheduleInterval: interval,
-    test: testSet, evaluation: { n: job.evalN ?? 1000, eps: job.evalEps ?? budget.eps }, seed: job.seed ?? 0,
-  });
-  try {
-    const summary = await trainer.fit();
-    return { model: job.model, net, summary };
-  } finally {
-    trainSet.dispose();
-    testSet.dispose();
-  }
+/** Trains (or resumes) a job: robusta's runTrainJob, with unknown names reported as usage errors. */
+export async function trainJob(job: train.TrainJob): Promise<train.TrainJobResult> {
+  if (!(DEFENSES as readonly string[]).includes(job.defense)) throw new UsageError(`unknown defense '${job.defense}' (${DEFENSES.join(', ')})`);
+  if (!(SCHEDULES as readonly string[]).includes(job.schedule ?? 'none')) throw new UsageError(`unknown schedule '${job.schedule}' (${SCHEDULES.join(', ')})`);
+  if (!models.isModelName(job.model)) throw new UsageError(`unknown model '${job.model}' (known: ${models.MODEL_NAMES.join(', ')})`);
+  return train.runTrainJob(job);
 }
 
 export async function runTrain(argv: string[]): Promise<void> {
@@ -84,7 +38,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   });
   const str = (k: string) => o[k] as string | undefined;
   const opt = (k: string, f: (name: string, t: string) => number) => (str(k) === undefined ? undefined : f(k, str(k)!));
-  const job: TrainJob = {
+  const job: train.TrainJob = {
     model: str('model')!, dataset: checkDataset(str('dataset')!), defense: str('defense')!,
     epochs: parseInteger('epochs', str('epochs'), 10, 1), out: str('out') ?? `runs/${str('model')}-${str('defense')}`,
     batchSize: opt('batch-size', (n, t) => parseInteger(n, t, undefined, 1)), nTrain: opt('n-train', (n, t) => parseInteger(n, t, undefined, 1)),

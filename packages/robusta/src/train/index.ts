@@ -8,3 +8,8 @@ export {
 } from './checkpoint.js';
 export { MetricsLog, type EpochMetrics } from './metrics-log.js';
 export { ProgressReporter, type ProgressMode, type ProgressStream, type ProgressState } from './progress.js';
+export {
+  DATASETS, DEFENSES, SCHEDULES, type DatasetName, type DefenseName, type DefenseSettings, isDatasetName, checkDatasetName,
+  loadSplit, normalizationOf, recipeOf, makeDefense, makeSchedule,
+} from './catalog.js';
+export { type TrainJob, type TrainJobHooks, type TrainJobResult, runTrainJob, createJobModel } from './job.js';

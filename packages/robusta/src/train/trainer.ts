@@ -9,6 +9,7 @@
 //     (random starts of the inner attacks); it is written atomically after each epoch;
 //   - the batches of epoch e depend on (loader seed, e) only (robusta/data's DataLoader);
 //   - evaluations leave torch's random stream as they found it;
+//   - init.pt (the weights before the first step) is written when a fresh run starts;
 //   - files are written in the order best.pt → metrics line → last.pt, and on resume metrics.jsonl
 //     is cut back to the checkpoint's epoch, so every crash point replays to the same files.
 import { mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ import type { DefenseLoss } from '../defenses/types.js';
 import type { AttackBudget } from '../defenses/recipes.js';
 import { type ExampleSource, firstExamples } from '../eval/examples.js';
 import { pgdAccuracy, type PgdEvalOptions } from '../eval/pgd-accuracy.js';
+import { saveTorchFile } from '../io/torch-file.js';
 import { disposeCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, TrainingCheckpointError } from './checkpoint.js';
 import { type EpochMetrics, MetricsLog } from './metrics-log.js';
 import { type ProgressMode, ProgressReporter, type ProgressStream } from './progress.js';
@@ -92,6 +94,8 @@ export class Trainer {
   readonly outDir: string;
   readonly lastPath: string;
   readonly bestPath: string;
+  /** The weights before the first step (torch.save state_dict): distance-from-initialisation measures need them. */
+  readonly initPath: string;
   readonly metrics: MetricsLog;
   private readonly o: TrainerOptions;
   private readonly progress: ProgressReporter;
@@ -113,6 +117,7 @@ export class Trainer {
     this.outDir = o.outDir;
     this.lastPath = join(o.outDir, 'last.pt');
     this.bestPath = join(o.outDir, 'best.pt');
+    this.initPath = join(o.outDir, 'init.pt');
     this.metrics = new MetricsLog(join(o.outDir, 'metrics.jsonl'));
     this.progress = new ProgressReporter(o.progressStream ?? process.stderr, o.progress ?? 'auto', o.progressEvery);
     const eps = o.evaluation?.eps ?? budgetOf(o.defense)?.eps ?? 8 / 255;
@@ -144,6 +149,8 @@ export class Trainer {
         disposeCheckpoint(ckpt);
       }
     } else {
+      // Written before any step, so a run killed in its first epoch rewrites the same file.
+      tidy(() => saveTorchFile(this.initPath, model.stateDict()));
       torch.manualSeed(this.o.seed ?? 0);
     }
     this.metrics.truncateTo(startEpoch);
