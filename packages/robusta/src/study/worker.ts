@@ -1,0 +1,80 @@
+// A study worker: claims runs from the store one at a time and executes them until none is left to
+// claim. Several workers (processes on one machine, or Slurm tasks on many) share one store; the
+// claim is atomic, so no run is trained by two workers at once.
+import { hostname } from 'node:os';
+import { DatasetCache, executeRun, LeaseLostError } from './execute-run.js';
+import type { StudyStore } from './store/types.js';
+
+export interface WorkerOptions {
+  store: StudyStore;
+  study: string;
+  runsDir: string;
+  /** Lease length; the worker renews it every quarter of it while it works. Default 120 s. */
+  leaseMs?: number;
+  /** Worker id (default host:pid). */
+  worker?: string;
+  /** Stop after this many runs (default: no limit). */
+  maxRuns?: number;
+  /** Called at every training batch (e.g. to exit when the parent process died). */
+  onBatch?: () => void;
+  log?: (line: string) => void;
+}
+
+export interface WorkerSummary {
+  done: string[];
+  failed: string[];
+  lost: string[];
+}
+
+export const workerId = (): string => `${hostname()}:${process.pid}`;
+
+/** Whether a worker id of this host names a process that no longer exists. */
+export function isDeadLocalWorker(worker: string): boolean {
+  const [host, pidText] = worker.split(':');
+  if (host !== hostname()) return false;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
+  const plan = await o.store.getPlan(o.study);
+  if (!plan) throw new Error(`the store ${o.store.location} has no study '${o.study}'`);
+  const worker = o.worker ?? workerId();
+  const leaseMs = o.leaseMs ?? 120_000;
+  const log = o.log ?? (() => {});
+  const datasets = new DatasetCache();
+  const summary: WorkerSummary = { done: [], failed: [], lost: [] };
+  try {
+    for (let n = 0; o.maxRuns === undefined || n < o.maxRuns; n++) {
+      const run = await o.store.claimRun(o.study, worker, leaseMs);
+      if (!run) break;
+      const t0 = performance.now();
+      log(`run ${run.id} (${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(', ')}): started, attempt ${run.attempts}`);
+      try {
+        await executeRun(run, { store: o.store, plan, runsDir: o.runsDir, worker, leaseMs, onBatch: o.onBatch, datasets });
+        summary.done.push(run.id);
+        log(`run ${run.id}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      } catch (e) {
+        if (e instanceof LeaseLostError) {
+          summary.lost.push(run.id);
+          log(`run ${run.id}: ${e.message}`);
+          continue;
+        }
+        const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        await o.store.failRun(o.study, run.id, worker, message);
+        summary.failed.push(run.id);
+        log(`run ${run.id}: failed: ${message}`);
+      }
+    }
+  } finally {
+    datasets.dispose();
+  }
+  return summary;
+}
