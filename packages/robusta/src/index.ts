@@ -12,3 +12,4 @@ export * as train from './train/index.js';
 export * as evaluation from './eval/index.js';
 export * as measures from './measures/index.js';
 export * as stats from './stats/index.js';
+export * as report from './report/index.js';
