@@ -4,6 +4,7 @@ import { TorchError } from '@robusta/torch';
 import { UsageError } from './args.js';
 import * as attack from './commands/attack.js';
 import * as evalCommand from './commands/eval.js';
+import * as measure from './commands/measure.js';
 import * as quickstart from './commands/quickstart.js';
 import * as study from './commands/study.js';
 import * as train from './commands/train.js';
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   quickstart: { summary: 'train the MNIST tutorial CNN and print its clean/FGSM/PGD accuracy', usage: quickstart.usage, run: quickstart.runQuickstart },
   train: { summary: 'adversarial training (standard, AT, TRADES, MART, Fast-AT, AWP), resumable', usage: train.usage, run: train.runTrain },
   eval: { summary: 'clean, FGSM, PGD and AutoAttack accuracy of a checkpoint (RobustBench layout)', usage: evalCommand.usage, run: evalCommand.runEval },
+  measure: { summary: 'robustness measures of a checkpoint (norms, margins, smoothness, flatness, thickness, gap)', usage: measure.usage, run: measure.runMeasure },
   study: { summary: 'a grid of trainings and robustness measures from one spec, resumable, with a report', usage: study.usage, run: study.runStudy },
   attack: { summary: 'attack one image with a zoo model and a PyTorch checkpoint (the pig demo)', usage: attack.usage, run: attack.runAttack },
 };

@@ -13,3 +13,4 @@ export * as evaluation from './eval/index.js';
 export * as measures from './measures/index.js';
 export * as stats from './stats/index.js';
 export * as report from './report/index.js';
+export * as study from './study/index.js';
