@@ -4,11 +4,11 @@
 // keeps the old runs; bad specs and stores rejected with messages that name the line; the report.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { io, study } from 'robusta';
 
@@ -53,6 +53,42 @@ async function snapshot(storePath: string): Promise<Snapshot> {
     };
   } finally {
     await store.close();
+  }
+}
+
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+/**
+ * Opens the study's report in headless Chromium and checks the plots as rendered: every scatter plot
+ * and the accuracy plot show one data mark per model, and the τ table has a row per measure.
+ */
+async function checkReportInBrowser(indexHtml: string, models: number): Promise<void> {
+  if (!chromiumPath) {
+    if (process.env.CI === 'true') throw new Error('Chromium is required under CI=true but is not installed');
+    console.log('# report not opened in a browser: Chromium is not installed (apt-get install chromium)');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(indexHtml).href, { waitUntil: 'load' });
+    // Page code as strings: this package compiles without the DOM library.
+    const figures = await page.evaluate(`[...document.querySelectorAll('figure.plot')].map((f) => ({
+      kind: f.dataset.kind ?? '', measure: f.dataset.measure ?? '', marks: f.querySelectorAll('g.mark-symbol.role-mark > path').length,
+    }))`) as { kind: string; measure: string; marks: number }[];
+    const rows = await page.evaluate(`document.querySelectorAll('#tau-table tbody tr').length`) as number;
+    const scatter = figures.filter((f) => f.measure !== '');
+    assert.ok(scatter.length >= 10, `only ${scatter.length} scatter plots rendered`);
+    for (const name of ['clean-loss', 'adv-loss', 'output-margin-clean', 'input-grad-l2-adv']) {
+      const f = scatter.find((x) => x.measure === name);
+      assert.equal(f?.marks, models, `scatter plot of ${name}: ${f?.marks} marks for ${models} models`);
+    }
+    assert.ok(figures.some((f) => f.marks === models && f.measure === ''), 'the train vs test robust accuracy plot lacks its points');
+    assert.equal(rows, scatter.length, 'a τ table row per plotted measure');
+  } finally {
+    await browser.close();
   }
 }
 
@@ -130,6 +166,7 @@ test('robusta study: a run killed with kill -9 and resumed ends with the store o
     const tau = JSON.parse(rep.stdout) as { files: unknown };
     assert.ok(tau.files, 'report files listed');
     assert.match(readFileSync(join(root, 'report', 'index.html'), 'utf8'), /<svg/);
+    await checkReportInBrowser(join(root, 'report', 'index.html'), 8);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
