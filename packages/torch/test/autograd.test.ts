@@ -3,13 +3,13 @@
 // identical to PyTorch's generator (same libtorch).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { hasPyTorch, runPython, maxAbsDiff, type PyTensor } from '../src/testing/pyref.js';
+import { pyTorchSkip, runPython, maxAbsDiff, type PyTensor } from '../src/testing/pyref.js';
 import {
   autograd, F, manualSeed, noGrad, enableGrad, isGradEnabled, ones, rand, randn, randint, randperm, tensor, tidy, zeros,
   getRngState, setRngState,
 } from '../src/index.js';
 
-const skip = !hasPyTorch() && 'PyTorch (python3-torch) is not installed';
+const skip = pyTorchSkip();
 
 test('backward with a gradient argument accumulates into .grad', { skip }, () => {
   manualSeed(7);

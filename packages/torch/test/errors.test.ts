@@ -17,11 +17,15 @@ test('libtorch errors become TorchError with libtorch\'s message', () => {
   assert.throws(() => ones([2]).sqrt_().add(ones([2]).requiresGrad_()).backward(), /scalar/i);
 });
 
-test('device errors', () => {
-  if (cuda.isAvailable()) return;
+test('device errors: an unknown device, a CUDA index no machine has', () => {
+  assert.throws(() => ones([2]).to('tpu' as 'cpu'), /dtype|device/);
+  assert.throws(() => ones([2], { device: 'cuda:4095' }), TorchError);
+  assert.throws(() => ones([2]).to('cuda:4095'), TorchError);
+});
+
+test('device errors: without CUDA, cuda tensors are refused', { skip: cuda.isAvailable() && 'a CUDA device is present' }, () => {
   assert.throws(() => ones([2], { device: 'cuda' }), TorchError);
   assert.throws(() => ones([2]).to('cuda:0'), TorchError);
-  assert.throws(() => ones([2]).to('tpu' as 'cpu'), /dtype|device/);
 });
 
 test('wrong JS argument types are TypeErrors', () => {

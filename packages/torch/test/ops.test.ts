@@ -1,10 +1,10 @@
 // Every binding group against PyTorch on the same inputs: forward values and gradients.
 import test from 'node:test';
-import { hasPyTorch } from '../src/testing/pyref.js';
+import { pyTorchSkip } from '../src/testing/pyref.js';
 import { compareWithPyTorch, type Case } from './harness.js';
 import { F, cat, stack, where, manualSeed, randn, rand, tensor, Tensor } from '../src/index.js';
 
-const skip = !hasPyTorch() && 'PyTorch (python3-torch) is not installed';
+const skip = pyTorchSkip();
 
 manualSeed(1234);
 const a = randn([3, 4]);

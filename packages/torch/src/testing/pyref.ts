@@ -28,6 +28,35 @@ export function hasPyTorch(): boolean {
   return available;
 }
 
+/**
+ * Whether a missing reference oracle must fail the tests rather than skip them: under CI (`CI=true`,
+ * which `.ci/run` exports) or when `ROBUSTA_REQUIRE_PYTORCH=1`. A run that skipped every comparison
+ * would otherwise exit 0 and look green.
+ */
+export function oracleRequired(): boolean {
+  return process.env.CI === 'true' || process.env.ROBUSTA_REQUIRE_PYTORCH === '1';
+}
+
+/** The reason given when PyTorch is missing. */
+export const NO_PYTORCH = 'python3-torch is not installed (apt-get install python3-torch)';
+
+/**
+ * The node:test `skip` option for a test that compares with PyTorch: the reason when PyTorch is
+ * missing, or `false` when it is present — and `false` too when the oracle is required (CI), so that the
+ * test runs and fails in `runPython`/`requirePyTorch` with a message naming what is missing.
+ */
+export function pyTorchSkip(): string | false {
+  return !hasPyTorch() && !oracleRequired() ? NO_PYTORCH : false;
+}
+
+/** Throws unless PyTorch can be imported: for `before` hooks and helpers that call Python themselves. */
+export function requirePyTorch(): void {
+  if (!hasPyTorch()) {
+    throw new Error(`${NO_PYTORCH}; it is the reference oracle of this test` +
+      (oracleRequired() ? ' and is required here (CI=true or ROBUSTA_REQUIRE_PYTORCH=1)' : ''));
+  }
+}
+
 const PRELUDE = `
 import json, sys, math
 import torch
@@ -53,6 +82,7 @@ INPUT = json.loads(sys.stdin.read() or 'null')
  * T(obj) -> torch.Tensor and J(value) -> JSON; the script sets OUTPUT, which comes back parsed.
  */
 export function runPython<R = unknown>(script: string, input: unknown = null): R {
+  requirePyTorch();
   const body = `${PRELUDE}\n${script}\nprint(json.dumps(J(OUTPUT), allow_nan=True))\n`;
   const stdout = execFileSync(pythonPath(), ['-c', body], {
     input: JSON.stringify(input, (_k, v) => (v instanceof Tensor ? toPy(v) : v)),
