@@ -2,7 +2,7 @@
 // safetensors), truncated and with bytes overwritten, seeded. Every load must either succeed or throw
 // a CheckpointError that is not an internal error — never another exception, a hang or a crash — and
 // quickly. Checksums are switched off for half the cases so corruption reaches the pickle parser.
-import test, { before, after } from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +15,11 @@ after(cleanup);
 const CASES_PER_INPUT = 120;
 const MAX_MS_PER_CASE = 2000; // typical cases take a few ms; generous for a loaded CI machine
 
-const inputs = new Map<string, { bytes: Uint8Array; kind: 'torch' | 'safetensors' }>();
+type Inputs = Map<string, { bytes: Uint8Array; kind: 'torch' | 'safetensors' }>;
 
-before(() => {
+/** Checkpoints robusta writes (no Python needed). */
+function robustaInputs(): Inputs {
+  const inputs: Inputs = new Map();
   tidy(() => {
     manualSeed(5);
     const w = randn([4, 3]);
@@ -25,18 +27,23 @@ before(() => {
     inputs.set('robusta zip', { bytes: encodeTorchFile({ epoch: 3, name: 'x', state_dict: sd, list: [1.5, null, true] }), kind: 'torch' });
     inputs.set('safetensors', { bytes: encodeSafetensors(sd, { format: 'pt' }), kind: 'safetensors' });
   });
-  if (!skipWithoutTorch) {
-    python(dir, `
+  return inputs;
+}
+
+/** Checkpoints PyTorch writes (zip and legacy). */
+function pytorchInputs(): Inputs {
+  const inputs: Inputs = new Map();
+  python(dir, `
 torch.manual_seed(0)
 base = torch.randn(3, 4)
 obj = {'epoch': 2, 'state_dict': collections.OrderedDict(w=base, v=base[1:], t=base.t(), i=torch.arange(5), b=torch.tensor([True, False])), 'acc': 0.5}
 torch.save(obj, P('py.pt'))
 torch.save(obj, P('legacy.pt'), _use_new_zipfile_serialization=False)
 `);
-    inputs.set('pytorch zip', { bytes: readFileSync(join(dir, 'py.pt')), kind: 'torch' });
-    inputs.set('pytorch legacy', { bytes: readFileSync(join(dir, 'legacy.pt')), kind: 'torch' });
-  }
-});
+  inputs.set('pytorch zip', { bytes: readFileSync(join(dir, 'py.pt')), kind: 'torch' });
+  inputs.set('pytorch legacy', { bytes: readFileSync(join(dir, 'legacy.pt')), kind: 'torch' });
+  return inputs;
+}
 
 function mutate(src: Uint8Array, r: () => number, caseNo: number): { bytes: Uint8Array; how: string } {
   const pick = (n: number): number => Math.floor(r() * n);
@@ -57,8 +64,9 @@ function mutate(src: Uint8Array, r: () => number, caseNo: number): { bytes: Uint
   return { bytes: out, how: `overwrite bytes ${where.join(', ')}` };
 }
 
-test('truncated and corrupted checkpoints load or throw CheckpointError, quickly', () => {
-  const r = rng(20261125);
+/** Every mutation of every input loads or throws a CheckpointError (not 'internal'), quickly. */
+function fuzz(inputs: Inputs, seed: number): void {
+  const r = rng(seed);
   let succeeded = 0;
   let failed = 0;
   const codes = new Map<string, number>();
@@ -92,7 +100,16 @@ test('truncated and corrupted checkpoints load or throw CheckpointError, quickly
   assert.ok(failed > inputs.size * CASES_PER_INPUT * 0.3, `most mutations should be caught (${failed} failed, ${succeeded} loaded)`);
   // The cases must reach several kinds of check, not just one early gate.
   assert.ok(codes.size >= 3, `error codes seen: ${[...codes].map(([k, v]) => `${k}=${v}`).join(', ')}`);
+}
+
+test('truncated and corrupted checkpoints written by robusta load or throw CheckpointError, quickly', () => {
+  fuzz(robustaInputs(), 20261125);
 });
+
+test('truncated and corrupted checkpoints written by PyTorch (zip, legacy) load or throw CheckpointError, quickly',
+  { skip: skipWithoutTorch }, () => {
+    fuzz(pytorchInputs(), 20261126);
+  });
 
 test('forged sizes in zip and legacy structures never allocate beyond the file', () => {
   tidy(() => {

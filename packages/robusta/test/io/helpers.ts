@@ -1,16 +1,26 @@
 // Shared by the checkpoint tests: a temp dir per test file, running Debian's PyTorch on scripts that
 // read and write files there, and exact tensor fingerprints (dtype, shape, SHA-256 of the bytes) that
 // both sides compute the same way.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasPyTorch, pythonPath } from '@robusta/torch/testing';
+import { oracleRequired, pyTorchSkip, pythonPath, requirePyTorch } from '@robusta/torch/testing';
 import type { Tensor } from '@robusta/torch';
 import { tensorBytes } from '../../src/io/dtypes.js';
 
-export const skipWithoutTorch: false | string = !hasPyTorch() && 'PyTorch (python3-torch) is not installed';
+/** Skip reason without PyTorch; `false` under CI, where the test then fails naming what is missing. */
+export const skipWithoutTorch: false | string = pyTorchSkip();
+
+let pythonFound: boolean | undefined;
+/** Whether a plain python3 (no torch) runs: CPython's pickler is the oracle of the pickle tests. */
+function hasPython(): boolean {
+  pythonFound ??= spawnSync(pythonPath(), ['-c', 'import pickle'], { stdio: 'ignore' }).status === 0;
+  return pythonFound;
+}
+/** Skip reason without python3; `false` under CI. */
+export const skipWithoutPython: false | string = !hasPython() && !oracleRequired() ? 'python3 is not installed' : false;
 
 export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `robusta-io-${tag}-`));
@@ -37,6 +47,7 @@ OUTPUT = None
  * `withTorch: false` skips importing torch (seconds saved) for scripts that only need the stdlib.
  */
 export function python<R = unknown>(dir: string, script: string, options: { withTorch?: boolean } = {}): R {
+  if (options.withTorch !== false) requirePyTorch();
   const torchImport = options.withTorch === false ? '' : 'import torch\ntorch.set_num_threads(1)\n';
   const body = `${torchImport}${PRELUDE}\n${script}\nprint('@@OUTPUT@@' + json.dumps(OUTPUT))\n`;
   const stdout = execFileSync(pythonPath(), ['-c', body, dir], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });

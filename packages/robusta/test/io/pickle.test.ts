@@ -1,20 +1,20 @@
 // The safe unpickler against CPython's pickler, protocols 2–5: every opcode family torch.save and
 // plain Python containers produce (memo and self-references, frames, STACK_GLOBAL, LONG4, BYTEARRAY8,
 // sets), and refusal of anything outside the allow-list.
-import test, { after, before } from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointError } from '../../src/io/index.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { torchGlobals } from '../../src/io/torch-pickle.js';
-import { python, skipWithoutTorch as skip, tempDir } from './helpers.js';
+import { python, skipWithoutPython as skip, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('pickle');
 after(cleanup);
-let pickles: Record<string, string>;
+let cached: Record<string, string> | undefined;
 
-before(() => {
-  if (skip) return;
-  pickles = python<Record<string, string>>(dir, `
+/** CPython's pickles of one value, protocols 2–5 (one Python run, made by the first test that needs it). */
+function cpythonPickles(): Record<string, string> {
+  cached ??= python<Record<string, string>>(dir, `
 import base64, math
 rec = [1]; rec.append(rec)
 value = {
@@ -28,7 +28,8 @@ value = {
 }
 OUTPUT = {f'p{p}': base64.b64encode(pickle.dumps(value, protocol=p)).decode() for p in (2, 3, 4, 5)}
 `, { withTorch: false });
-});
+  return cached;
+}
 
 function load(b64: string): Map<unknown, unknown> {
   const { value } = unpickle(Buffer.from(b64, 'base64'), { findGlobal: torchGlobals('reject') });
@@ -38,7 +39,7 @@ function load(b64: string): Map<unknown, unknown> {
 
 for (const proto of [2, 3, 4, 5]) {
   test(`protocol ${proto}: CPython's pickles decode to the same values`, { skip }, () => {
-    const v = load(pickles[`p${proto}`]!);
+    const v = load(cpythonPickles()[`p${proto}`]!);
     const g = (k: string): unknown => v.get(k);
     assert.equal(g('none'), null);
     assert.equal(g('t'), true);

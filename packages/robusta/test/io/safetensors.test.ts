@@ -2,7 +2,7 @@
 // (struct + json, as the spec describes it; Debian has no safetensors package) for robusta to read,
 // and parses robusta's files by hand and rebuilds the tensors with torch.frombuffer. Malformed headers
 // must each give a CheckpointError with the right code.
-import test, { after, before } from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +23,7 @@ interface PyResult {
     infos: Record<string, TensorInfo>; covered: boolean;
   };
 }
-let py: PyResult;
-let want: Record<string, TensorInfo>;
+let cached: { py: PyResult; want: Record<string, TensorInfo> } | undefined;
 
 function robustaTensors(): Map<string, Tensor> {
   manualSeed(2);
@@ -45,14 +44,15 @@ function robustaTensors(): Map<string, Tensor> {
   ]);
 }
 
-before(() => {
-  if (skip) return;
-  tidy(() => {
+/** robusta's file and Python's hand-written one, both read by the other side (one Python run, made once). */
+function exchanged(): { py: PyResult; want: Record<string, TensorInfo> } {
+  if (cached) return cached;
+  const want = tidy(() => {
     const ts = robustaTensors();
-    want = Object.fromEntries([...ts].map(([k, t]) => [k, tensorInfo(t)]));
     saveSafetensors(join(dir, 'robusta.safetensors'), ts, { format: 'pt', note: 'written by robusta' });
+    return Object.fromEntries([...ts].map(([k, t]) => [k, tensorInfo(t)])) as Record<string, TensorInfo>;
   });
-  py = python<PyResult>(dir, `
+  const py = python<PyResult>(dir, `
 CODES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
          'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8, 'BOOL': torch.bool}
 NAMES = {v: k for k, v in CODES.items()}
@@ -88,9 +88,12 @@ OUTPUT = {'written': infos(ts), 'read': {
   'header_len': n, 'padding_ok': (8 + n) % 8 == 0 and text == text.rstrip() + ' ' * (len(text) - len(text.rstrip())),
   'metadata': meta, 'order': order, 'entries': hdr, 'infos': {k: info(rebuild(e)) for k, e in hdr.items()}, 'covered': covered}}
 `);
-});
+  cached = { py, want };
+  return cached;
+}
 
 test('robusta reads a safetensors file written by hand in Python', { skip }, () => {
+  const { py } = exchanged();
   const { tensors, metadata } = loadSafetensors(join(dir, 'python.safetensors'));
   assert.deepEqual(metadata, { format: 'pt', epoch: '3' });
   assert.deepEqual(new Set(tensors.keys()), new Set(Object.keys(py.written)));
@@ -108,6 +111,7 @@ test('robusta reads a safetensors file written by hand in Python', { skip }, () 
 });
 
 test('robusta writes safetensors as the spec says: padded header, ordered, tiled buffer, exact values', { skip }, () => {
+  const { py, want } = exchanged();
   const r = py.read;
   assert.ok(r.header_len % 8 === 0 && r.padding_ok, 'the header is padded with spaces to 8 bytes');
   assert.ok(r.covered, 'the tensors tile the data buffer');

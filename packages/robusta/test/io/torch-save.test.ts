@@ -1,7 +1,7 @@
 // Writing torch.save files that PyTorch reads back: every dtype, non-contiguous and 0-d/empty tensors,
 // shared tensors, plain values, a state_dict Map that must arrive as an OrderedDict; the archive's
 // alignment and checksums checked with Python's zipfile; ZIP64 forced on; atomic replacement.
-import test, { after, before } from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,18 +40,18 @@ interface PyView {
   shared_same: boolean; grad: boolean; zip: { bad: string | null; aligned: boolean; names: string[] }; has_skipped: boolean;
   zip64: { shas: Record<string, string>; found: boolean };
 }
-let py: PyView;
-let want: Record<string, TensorInfo>;
 const path = join(dir, 'robusta.pt');
 const path64 = join(dir, 'zip64.pt');
+let cached: { py: PyView; want: Record<string, TensorInfo> } | undefined;
 
-before(() => {
-  if (skip) return;
+/** Writes both archives and reads them in one Python run (made once, by the first test that needs it). */
+function written(): { py: PyView; want: Record<string, TensorInfo> } {
+  if (cached) return cached;
+  const want: Record<string, TensorInfo> = {};
   tidy(() => {
     const sd = sampleTensors();
     const shared = arange(0, 4, 1, { dtype: 'float32' });
     const grad = randn([2]).requiresGrad_();
-    want = {};
     for (const [k, t] of sd) want[k] = tensorInfo(t);
     saveTorchFile(path, {
       epoch: 3, lr: 0.5, name: 'résumé', flags: [true, false, null], big: 2n ** 70n, neg: -7, huge: 2 ** 60,
@@ -59,7 +59,7 @@ before(() => {
     });
     saveTorchFile(path64, sd, { zip64Threshold: 0 });
   });
-  py = python<PyView>(dir, `
+  const py = python<PyView>(dir, `
 ck = torch.load(P('robusta.pt'))
 sd = ck['state_dict']
 z = zipfile.ZipFile(P('robusta.pt'))
@@ -79,9 +79,12 @@ OUTPUT = {
             'found': data64.find(b'PK\\x06\\x06') > 0 and zipfile.ZipFile(P('zip64.pt')).testzip() is None},
 }
 `);
-});
+  cached = { py, want };
+  return cached;
+}
 
 test('robusta writes, torch.load reads identical tensors and values', { skip }, () => {
+  const { py, want } = written();
   assert.equal(py.type, 'dict');
   assert.equal(py.sd_type, 'OrderedDict', 'a Map arrives as an OrderedDict');
   assert.deepEqual(py.keys, Object.keys(want));
@@ -111,6 +114,7 @@ test('robusta writes, torch.load reads identical tensors and values', { skip }, 
 });
 
 test('ZIP64 records (forced on a small archive) are read by torch.load, zipfile and robusta', { skip }, () => {
+  const { py, want } = written();
   const shas = Object.fromEntries(Object.entries(want).map(([k, w]) => [k, w.sha]));
   assert.ok(py.zip64.found, 'the archive has a ZIP64 end record and valid CRCs');
   assert.deepEqual(py.zip64.shas, shas);
@@ -119,7 +123,7 @@ test('ZIP64 records (forced on a small archive) are read by torch.load, zipfile 
   dispose(back);
 });
 
-test('saving is atomic: a failed save leaves the old file, a good one replaces it, no temp files remain', { skip }, () => {
+test('saving is atomic: a failed save leaves the old file, a good one replaces it, no temp files remain', () => {
   const path = join(dir, 'atomic.pt');
   writeFileSync(path, 'old contents');
   const t = tensor([1, 2, 3]);
