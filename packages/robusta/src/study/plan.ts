@@ -72,7 +72,8 @@ function product(axes: [string, unknown[]][]): Record<string, unknown>[] {
 export function planStudy(spec: StudySpec, specDir = '.'): StudyPlan {
   const dataset = spec.dataset as DatasetName;
   const recipe = recipeOf(dataset);
-  const names = selectMeasures(spec.measures ?? 'all').map((m) => m.name);
+  const skipped = new Set(spec.skip_measures ?? []);
+  const names = selectMeasures(spec.measures ?? 'all').map((m) => m.name).filter((n) => !skipped.has(n));
   for (const r of REQUIRED_MEASURES) if (!names.includes(r)) names.push(r);
   const gap = spec.gap ?? {};
   const trainingEps = spec.kind === 'grid' ? (spec.base?.eps ?? recipe.attack.eps) : recipe.attack.eps;

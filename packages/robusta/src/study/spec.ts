@@ -8,6 +8,7 @@
 //   axes: { defense: [standard, at, trades, mart], model: [mnist-cnn, mnist-mlp], n_train: [1000, 4000], checkpoint: [best, last] }
 //   gap: { eps: 0.1, steps: 10, n: 1000 }
 //   measures: all                # or cheap, or a list of names
+//   skip_measures: [input-margin-linf]
 //   measure_settings: { n: 1000, batch_size: 250 }
 //   execution: { workers: 2, threads: 1 }
 import { readFileSync } from 'node:fs';
@@ -101,6 +102,10 @@ const common = {
   dataset: z.enum(DATASETS as unknown as [string, ...string[]], { error: (i) => `unknown dataset ${JSON.stringify(i.input)} (known: ${DATASETS.join(', ')})` }),
   gap: gap.optional(),
   measures: measureSelection.optional(),
+  /** Measures left out of the selection (e.g. the expensive FAB input margin on a CPU). */
+  skip_measures: z.array(z.string().refine((n) => measureNames().includes(n), {
+    error: (i) => `unknown measure ${JSON.stringify(i.input)} (known: ${measureNames().join(', ')})`,
+  })).optional(),
   measure_settings: measureSettings.optional(),
   execution: execution.optional(),
 };
@@ -172,7 +177,7 @@ function byPosition(a: string, b: string): number {
 function hintFor(path: (string | number)[]): string {
   if (path[0] === 'axes') return ` (axes: ${[...TRAINING_AXES, 'checkpoint'].join(', ')})`;
   if (path[0] === 'base') return ` (fields: ${TRAINING_AXES.join(', ')})`;
-  if (path.length === 0) return ' (fields: name, description, dataset, base, axes, models, gap, measures, measure_settings, execution)';
+  if (path.length === 0) return ' (fields: name, description, dataset, base, axes, models, gap, measures, skip_measures, measure_settings, execution)';
   return '';
 }
 
