@@ -6,17 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReportMeasure, ReportModel, ReportTauRow, StudyReportData, TauCell } from '../../src/report/index.js';
 
-/** mulberry32: small, seeded, the same on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../support/random.js';
+import { mulberry32 as rng } from '../support/random.js';
 
 export const HOSTILE_LABEL = `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">"quoted" & 'single'`;
 

@@ -1,16 +1,7 @@
 // Seeded test data for the statistics tests, from a generator independent of src/stats/random.ts
 // (mulberry32), so a broken library PRNG cannot hide inside the test inputs.
 
-export function testRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as testRandom } from '../support/random.js';
 
 /** A standard normal draw (Box–Muller). */
 export function gaussian(u: () => number): number {
