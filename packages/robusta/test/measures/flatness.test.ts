@@ -11,7 +11,7 @@ import { hasPyTorch, runPython } from '@robusta/torch/testing';
 import { computeMeasures, type MeasuredValue } from '../../src/measures/compute.js';
 import { AVERAGE_FLATNESS, FLATNESS_MEASURES, perturbedParameters, WORST_CASE_FLATNESS } from '../../src/measures/flatness.js';
 import { type Conv2d, Module, type Sequential } from '../../src/nn/index.js';
-import { exportForPython, loadMnist, measuresPrelude, smallCnn, trainedSmallCnn } from './support.js';
+import { assertSameBytes, byName, exportForPython, loadMnist, measuresPrelude, smallCnn, trainedSmallCnn, weightBytes as snapshot } from './support.js';
 
 const skipWithoutPyTorch = !hasPyTorch() && process.env.CI !== 'true' ? 'python3-torch is not installed' : false;
 
@@ -22,25 +22,6 @@ const data = { train: { x: images, y: labels } };
 // Two batches of 32 (the worst case accumulates its weight gradient over them; PGD batch b is seeded seed + b).
 const settings = { n: 64, batchSize: 32, seed: 3, attack: { eps: 0.1, steps: 3 } };
 
-function snapshot(m: Module): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const [k, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
-    const d = t.data();
-    out.set(k, Buffer.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
-  }
-  return out;
-}
-
-function assertSameBytes(before: Map<string, Buffer>, after: Map<string, Buffer>, what: string): void {
-  assert.deepEqual([...after.keys()], [...before.keys()]);
-  for (const [k, b] of before) assert.ok(after.get(k)!.equals(b), `${what}: ${k} changed`);
-}
-
-const byName = (ms: MeasuredValue[], name: string): MeasuredValue => {
-  const m = ms.find((v) => v.name === name);
-  assert.ok(m, `no measure ${name}`);
-  return m;
-};
 
 test('definitions: Stutz et al.\'s radii, samples and steps; BatchNorm parameters are not perturbed', () => {
   assert.deepEqual(NAMES, ['average-flatness', 'worst-case-flatness']);

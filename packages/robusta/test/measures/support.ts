@@ -1,8 +1,10 @@
 // Test support for the measures: a small nn.Sequential CNN (conv, batch norm, linear) trained for a
 // few SGD steps on MNIST, its PyTorch twin, and the exchange of its weights and inputs with Python.
+import assert from 'node:assert/strict';
 import * as torch from '@robusta/torch';
 import { F, type Tensor, tidy } from '@robusta/torch';
-import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
+import type { MeasuredValue } from '../../src/measures/index.js';
+import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, type Module, Sequential } from '../../src/nn/index.js';
 import { SGD } from '../../src/optim/index.js';
 import { loadMnist, referencePrelude, writeTensors } from '../attacks/helpers.js';
 
@@ -62,4 +64,26 @@ export function exportForPython(model: Sequential, extra: Record<string, Tensor>
 /** Python prelude: the attack reference helpers (load_tensors, save_tensors) and small_cnn(W). */
 export function measuresPrelude(): string {
   return `${referencePrelude()}\n${PY_SMALL_CNN}\n`;
+}
+
+/** Bytes of every parameter and buffer, by name (to check that a measure leaves the model as it found it). */
+export function weightBytes(m: Module): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [k, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
+    const d = t.data();
+    out.set(k, Buffer.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+  }
+  return out;
+}
+
+export function assertSameBytes(before: Map<string, Buffer>, after: Map<string, Buffer>, what: string): void {
+  assert.deepEqual([...after.keys()], [...before.keys()]);
+  for (const [k, b] of before) assert.ok(after.get(k)!.equals(b), `${what}: ${k} changed`);
+}
+
+/** The measured value of one measure in a report. */
+export function byName(ms: MeasuredValue[], name: string): MeasuredValue {
+  const m = ms.find((v) => v.name === name);
+  assert.ok(m, `no measure ${name}`);
+  return m;
 }

@@ -12,7 +12,7 @@ import { computeMeasures, type MeasuredValue } from '../../src/measures/compute.
 import { MeasureError } from '../../src/measures/types.js';
 import { distanceFromInit, pathNorm, WEIGHT_NORM_MEASURES } from '../../src/measures/weight-norms.js';
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, type Module, Normalize, ReLU, Sequential, type StateDict } from '../../src/nn/index.js';
-import { exportForPython, loadMnist, measuresPrelude, smallCnn, trainedSmallCnn, writeTensors } from './support.js';
+import { assertSameBytes, byName, exportForPython, loadMnist, measuresPrelude, smallCnn, trainedSmallCnn, weightBytes as snapshot, writeTensors } from './support.js';
 
 const skipWithoutPyTorch = !hasPyTorch() && process.env.CI !== 'true' ? 'python3-torch is not installed' : false;
 
@@ -23,26 +23,6 @@ const { images, labels } = loadMnist('train', 0, 64);
 const data = { train: { x: images, y: labels } };
 const settings = { n: 64, batchSize: 64 };
 
-/** Bytes of every parameter and buffer, by name. */
-function snapshot(m: Module): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const [k, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
-    const d = t.data();
-    out.set(k, Buffer.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
-  }
-  return out;
-}
-
-function assertSameBytes(before: Map<string, Buffer>, after: Map<string, Buffer>, what: string): void {
-  assert.deepEqual([...after.keys()], [...before.keys()]);
-  for (const [k, b] of before) assert.ok(after.get(k)!.equals(b), `${what}: ${k} changed`);
-}
-
-const byName = (ms: MeasuredValue[], name: string): MeasuredValue => {
-  const m = ms.find((v) => v.name === name);
-  assert.ok(m, `no measure ${name}`);
-  return m;
-};
 
 test('definitions: names, family, direction, and which need examples or initial weights', () => {
   assert.deepEqual(NAMES, ['log-prod-of-fro', 'sum-of-fro', 'param-norm', 'log-prod-of-spec', 'sum-of-spec', 'path-norm',
