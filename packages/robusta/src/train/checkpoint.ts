@@ -4,6 +4,9 @@
 //   { format: 'robusta-training', version: 1, epoch, defense, best_metric, best_epoch, metrics,
 //     model_state_dict: OrderedDict, optimizer_state_dict: {state: {i: {...}}, param_groups: [...]},
 //     scheduler_state_dict: {...} | None, rng_state: ByteTensor, cuda_rng_state: ByteTensor | None }
+// The optimizer's state is written in torch.optim's layout and spelling (state: {0: {'momentum_buffer':
+// ...}}, param_groups: [{'lr', 'weight_decay', 'initial_lr', ..., 'params': [0, 1, ...]}]), so that
+// `torch.optim.SGD(params).load_state_dict(ck['optimizer_state_dict'])` continues the run in PyTorch.
 import { existsSync } from 'node:fs';
 import { dispose, Tensor } from '@robusta/torch';
 import { loadTorchFile, saveTorchFile } from '../io/torch-file.js';
@@ -44,6 +47,20 @@ function picklable(v: unknown): unknown {
   return out;
 }
 
+/** robusta's camelCase optimizer keys in PyTorch's snake_case: momentumBuffer → momentum_buffer, weightDecay → weight_decay. */
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The inverse: momentum_buffer → momentumBuffer; a camelCase key (a checkpoint written before the snake_case layout) stays as it is. */
+function camelCase(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function renameKeys<T>(o: Record<string, T>, rename: (k: string) => string): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [rename(k), v]));
+}
+
 /** Back from the unpickler: dicts (Maps) become plain objects, recursively; tensors stay. */
 function plain(v: unknown): unknown {
   if (v instanceof Tensor || v === null || typeof v !== 'object') return v;
@@ -58,7 +75,9 @@ function plain(v: unknown): unknown {
 
 /** Writes the checkpoint atomically; the caller keeps ownership of its tensors. */
 export function saveTrainingCheckpoint(path: string, c: TrainingCheckpoint): void {
-  const optimizerState = new Map<number, unknown>(Object.entries(c.optimizer.state).map(([k, s]) => [Number(k), picklable(s)]));
+  const optimizerState = new Map<number, unknown>(
+    Object.entries(c.optimizer.state).map(([k, s]) => [Number(k), picklable(renameKeys(s, snakeCase))]));
+  const paramGroups = c.optimizer.paramGroups.map((g) => renameKeys(g, snakeCase));
   saveTorchFile(path, {
     format: FORMAT,
     version: 1,
@@ -68,7 +87,7 @@ export function saveTrainingCheckpoint(path: string, c: TrainingCheckpoint): voi
     best_epoch: c.bestEpoch,
     metrics: picklable(c.metrics),
     model_state_dict: c.model,
-    optimizer_state_dict: { state: optimizerState, param_groups: picklable(c.optimizer.paramGroups) },
+    optimizer_state_dict: { state: optimizerState, param_groups: picklable(paramGroups) },
     scheduler_state_dict: picklable(c.schedule),
     rng_state: c.rngState,
     cuda_rng_state: c.cudaRngState,
@@ -101,7 +120,10 @@ export function loadTrainingCheckpoint(path: string): TrainingCheckpoint | null 
       bestEpoch: (root.get('best_epoch') as number | null) ?? null,
       metrics: (plain(root.get('metrics')) as Record<string, unknown> | null) ?? null,
       model: model as Map<string, Tensor>,
-      optimizer: { state: optimizer.state ?? {}, paramGroups: optimizer.param_groups ?? [] },
+      optimizer: {
+        state: Object.fromEntries(Object.entries(optimizer.state ?? {}).map(([k, s]) => [k, renameKeys(s, camelCase)])),
+        paramGroups: (optimizer.param_groups ?? []).map((g) => renameKeys(g, camelCase) as OptimizerState['paramGroups'][number]),
+      },
       schedule: schedule == null ? null : (plain(schedule) as object),
       rngState: rng,
       cudaRngState: cuda instanceof Tensor ? cuda : null,
