@@ -98,6 +98,10 @@ const MOMENTUM = 0.75;
  * η⁰ = 2ε, and at each checkpoint w_j, η is halved and x restarts from x_max where
  *   (1) Σ_{i=w_{j−1}}^{w_j−1} 1[f(x^{i+1}) > f(x^i)] ≤ ρ·(w_j − w_{j−1})   (≤ as the reference code), or
  *   (2) η was not halved at w_{j−1} and f_max did not grow since then.
+ * In the first window the official code (autoattack's check_oscillation over a zero-initialised
+ * loss_steps array, indexed at −1) compares f(x¹) with 0, not with f(x⁰): so does this one, so that
+ * the step sizes, and with them AutoAttack's numbers, are the official ones (with N_iter = 1 the
+ * entry is f(x¹) itself and the comparison is false).
  * Returns bool `fooled` [B] and `adv` (a fooling iterate where fooled, else x).
  */
 export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Tensor | null): { fooled: Tensor; adv: Tensor } {
@@ -137,8 +141,9 @@ export function apgdRun(cfg: ApgdConfig, x: Tensor, labels: Tensor, targets: Ten
       xAdv, xOld: xAdv, grad, xBest: xAdv, gradBest: grad, lossBest: loss, lossBestLast: loss,
       reducedLast: torch.ones([n], { dtype: 'bool', device: x.device }),
       step: torch.full([n], 2 * cfg.eps, { dtype: x.dtype, device: x.device }),
-      // Condition 1 bookkeeping: the previous iterate's objective and how often it rose since the last checkpoint.
-      lossPrev: loss,
+      // Condition 1 bookkeeping: the previous iterate's objective and how often it rose since the last checkpoint;
+      // before the first iterate, the official code's zero entry (see above).
+      lossPrev: cfg.nIter > 1 ? torch.zerosLike(loss) : torch.fullLike(loss, Infinity),
       increases: torch.zerosLike(loss),
     };
     return cfg.earlyStop ? compact(state, f.logicalNot()) : state;

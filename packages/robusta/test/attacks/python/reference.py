@@ -207,8 +207,19 @@ def dlr_targeted(z, y, t):
     return -(zy - zt) / (s[:, 0] - (s[:, 2] + s[:, 3]) * 0.5 + 1e-12)
 
 
-def apgd_single(model, x, y, eps, norm, n_iter, objective, rho=0.75, eot=1):
-    """Returns (fooled bool [B], adv). No early stop: the full-batch reference."""
+def check_oscillation(loss_steps, j, k, rho):
+    """Condition 1 as autoattack's check_oscillation: over the last k entries of loss_steps ending at j,
+    how often the loss rose; index j - k may be -1, which (Python indexing) is the array's last,
+    still zero, row."""
+    t = torch.zeros(loss_steps.shape[1])
+    for c in range(k):
+        t += (loss_steps[j - c] > loss_steps[j - c - 1]).float()
+    return t <= k * rho
+
+
+def apgd_single(model, x, y, eps, norm, n_iter, objective, rho=0.75, eot=1, trace=None):
+    """Returns (fooled bool [B], adv). No early stop: the full-batch reference. `trace`, a list, gets
+    (iteration, step sizes, reduced) at every checkpoint."""
     B = x.shape[0]
 
     def P(v):
@@ -239,10 +250,9 @@ def apgd_single(model, x, y, eps, norm, n_iter, objective, rho=0.75, eot=1):
     first, dec, mn = max(int(0.22 * n_iter), 1), max(int(0.03 * n_iter), 1), max(int(0.06 * n_iter), 1)
     k = first
     since = 0
-    hist = [loss]
+    loss_steps = torch.zeros([n_iter, B])
     loss_best_last = loss_best.clone()
     reduced_last = torch.ones(B, dtype=torch.bool)
-    checkpoints = []
     for i in range(n_iter):
         a = 0.75 if i > 0 else 1.0
         zpt = P(x_adv + direction(grad) * pex(step, x))
@@ -252,22 +262,21 @@ def apgd_single(model, x, y, eps, norm, n_iter, objective, rho=0.75, eot=1):
         now = z.argmax(1) != y
         adv_out = torch.where(pex(now, x), x_new, adv_out)
         fooled = fooled | now
+        loss_steps[i] = loss
         imp = loss > loss_best
         x_best = torch.where(pex(imp, x), x_new, x_best)
         grad_best = torch.where(pex(imp, x), grad, grad_best)
         loss_best = torch.where(imp, loss, loss_best)
-        hist.append(loss)
         since += 1
         if since == k:
-            inc = sum((hist[-1 - c] > hist[-2 - c]).float() for c in range(k))
-            reduce = (inc <= k * rho) | (~reduced_last & (loss_best_last >= loss_best))
+            reduce = check_oscillation(loss_steps, i, k, rho) | (~reduced_last & (loss_best_last >= loss_best))
             step = torch.where(reduce, step / 2, step)
             x_new = torch.where(pex(reduce, x), x_best, x_new)
             grad = torch.where(pex(reduce, x), grad_best, grad)
             reduced_last = reduce
             loss_best_last = loss_best.clone()
-            hist = [loss]
-            checkpoints.append(i + 1)
+            if trace is not None:
+                trace.append((i + 1, step.clone(), reduce.clone()))
             since = 0
             k = max(k - dec, mn)
         x_adv = x_new
