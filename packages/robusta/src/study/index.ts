@@ -4,9 +4,10 @@ export { parseStudySpec, readStudySpec, StudySpecError, TRAINING_AXES, CHECKPOIN
 export { planStudy, hashOf, canonicalJson, specDirOf, REQUIRED_MEASURES, type StudyPlan, type PlannedRun } from './plan.js';
 export {
   type StudyStore, type StoredRun, type StoredMeasurement, type StoredArtifact, type StoredEpoch, type RunStatus,
-  type StatusCounts, type SyncResult, StoreError,
+  type StatusCounts, type SyncResult, type StoredJob, StoreError,
 } from './store/types.js';
 export { SqliteStore } from './store/sqlite.js';
+export { PostgresStore, isPostgresUrl, redactUrl } from './store/postgres.js';
 export { openStore } from './store/open.js';
 export { executeRun, LeaseLostError, DatasetCache, sha256File } from './execute-run.js';
 export { runWorker, workerId, isDeadLocalWorker, type WorkerOptions, type WorkerSummary } from './worker.js';

@@ -61,4 +61,18 @@ CREATE TABLE artifacts (
   PRIMARY KEY (study, run_id, kind)
 );`,
   },
+  {
+    version: 2,
+    description: 'executor jobs (Slurm job arrays) submitted for a study',
+    sql: `
+CREATE TABLE jobs (
+  study TEXT NOT NULL,
+  executor TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  tasks INTEGER NOT NULL,
+  submitted_at TEXT NOT NULL,
+  info TEXT NOT NULL,
+  PRIMARY KEY (study, executor, job_id)
+);`,
+  },
 ];

@@ -1,10 +1,12 @@
-// Opens a study store by location: a file path (SQLite, the default).
+// Opens a study store by location: a postgres:// (or postgresql://) URL opens the PostgreSQL store
+// (shared by workers on many machines); anything else is a file path (SQLite, the default).
+import { isPostgresUrl, PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
-import { StoreError, type StudyStore } from './types.js';
+import type { StudyStore } from './types.js';
 
 export function openStore(location: string): StudyStore {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new StoreError('PostgreSQL stores are not available in this version of robusta: use a SQLite file path');
-  }
+  if (isPostgresUrl(location)) return PostgresStore.open(location);
   return SqliteStore.open(location);
 }
+
+export { isPostgresUrl };

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { StudyPlan, PlannedRun } from '../plan.js';
 import { MIGRATIONS } from './migrations.js';
 import {
-  type StatusCounts, type StoredArtifact, type StoredEpoch, type StoredMeasurement, type StoredRun, type StudyStore,
+  type StatusCounts, type StoredArtifact, type StoredEpoch, type StoredJob, type StoredMeasurement, type StoredRun, type StudyStore,
   StoreError, type SyncResult,
 } from './types.js';
 
@@ -39,6 +39,13 @@ export function measurementFromRow(r: Row): StoredMeasurement {
     runId: String(r.run_id), checkpoint: String(r.checkpoint), measure: String(r.measure),
     value: r.value === null ? NaN : Number(r.value), seconds: Number(r.seconds), error: (r.error as string | null) ?? null,
     perExample: r.per_example ? (JSON.parse(String(r.per_example)) as number[]) : null,
+  };
+}
+
+export function jobFromRow(r: Row): StoredJob {
+  return {
+    executor: String(r.executor), jobId: String(r.job_id), tasks: Number(r.tasks), submittedAt: String(r.submitted_at),
+    info: JSON.parse(String(r.info)) as Record<string, unknown>,
   };
 }
 
@@ -257,6 +264,18 @@ export class SqliteStore implements StudyStore {
       ? this.db.prepare('SELECT * FROM artifacts WHERE study = ? ORDER BY run_id, kind').all(study)
       : this.db.prepare('SELECT * FROM artifacts WHERE study = ? AND run_id = ? ORDER BY kind').all(study, runId)) as Row[];
     return rows.map((r) => ({ runId: String(r.run_id), kind: String(r.kind), path: String(r.path), sha256: String(r.sha256), bytes: Number(r.bytes) }));
+  }
+
+  async recordJob(study: string, job: Omit<StoredJob, 'submittedAt'>): Promise<void> {
+    this.db.prepare('INSERT INTO jobs (study, executor, job_id, tasks, submitted_at, info) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(study, job.executor, job.jobId, job.tasks, now(), JSON.stringify(job.info));
+  }
+
+  async jobs(study: string, executor?: string): Promise<StoredJob[]> {
+    const rows = (executor === undefined
+      ? this.db.prepare('SELECT * FROM jobs WHERE study = ? ORDER BY submitted_at, job_id').all(study)
+      : this.db.prepare('SELECT * FROM jobs WHERE study = ? AND executor = ? ORDER BY submitted_at, job_id').all(study, executor)) as Row[];
+    return rows.map(jobFromRow);
   }
 
   async close(): Promise<void> {

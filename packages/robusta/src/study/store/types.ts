@@ -48,6 +48,16 @@ export interface StoredEpoch {
   metrics: Record<string, unknown>;
 }
 
+/** A batch job an executor submitted for the study (a Slurm job array), so that status and cancel find it. */
+export interface StoredJob {
+  executor: string;
+  jobId: string;
+  tasks: number;
+  submittedAt: string;
+  /** What the executor needs to resubmit (resources, folders, store location; never a password). */
+  info: Record<string, unknown>;
+}
+
 export interface SyncResult {
   added: number;
   kept: number;
@@ -98,6 +108,9 @@ export interface StudyStore {
   measurements(study: string): Promise<StoredMeasurement[]>;
   epochs(study: string, runId?: string): Promise<StoredEpoch[]>;
   artifacts(study: string, runId?: string): Promise<StoredArtifact[]>;
+  recordJob(study: string, job: Omit<StoredJob, 'submittedAt'>): Promise<void>;
+  /** Jobs of a study, oldest first. */
+  jobs(study: string, executor?: string): Promise<StoredJob[]>;
   close(): Promise<void>;
 }
 
