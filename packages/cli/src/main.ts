@@ -6,6 +6,7 @@ import * as attack from './commands/attack.js';
 import * as evalCommand from './commands/eval.js';
 import * as measure from './commands/measure.js';
 import * as quickstart from './commands/quickstart.js';
+import * as serve from './commands/serve.js';
 import * as study from './commands/study.js';
 import * as train from './commands/train.js';
 
@@ -22,6 +23,7 @@ const commands: Record<string, Command> = {
   measure: { summary: 'robustness measures of a checkpoint (norms, margins, smoothness, flatness, thickness, gap)', usage: measure.usage, run: measure.runMeasure },
   study: { summary: 'a grid of trainings and robustness measures from one spec, resumable, with a report', usage: study.usage, run: study.runStudy },
   attack: { summary: 'attack one image with a zoo model and a PyTorch checkpoint (the pig demo)', usage: attack.usage, run: attack.runAttack },
+  serve: { summary: 'the dashboard: attack playground, training runs, study explorer (local web app)', usage: serve.usage, run: serve.runServe },
 };
 
 function help(): string {
