@@ -9,7 +9,11 @@ import { train, type study } from 'robusta';
 import { isInside, PathEscapeError, resolveInside } from './security.js';
 import type { StoreInfo, StoreRegistry } from './stores.js';
 
-export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'stopped';
+/**
+ * A study run's status from its store; a folder run (robusta train leaves no lock or planned total)
+ * is 'active' while its metrics.jsonl changed in the last two minutes, 'idle' otherwise.
+ */
+export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'active' | 'idle';
 
 export interface CheckpointRef {
   /** 'init.pt', 'best.pt', 'last.pt', ... */
@@ -42,7 +46,7 @@ export interface RunDetail extends RunSummary {
   history: Record<string, unknown>[];
 }
 
-/** A folder whose metrics.jsonl changed this recently is taken to be training (robusta train leaves no lock). */
+/** A folder whose metrics.jsonl changed this recently is shown as active. */
 const ACTIVE_MS = 120_000;
 const CHECKPOINT_FILE = /\.(pt|pth|safetensors)$/;
 
@@ -158,7 +162,7 @@ export class RunIndex {
     const mtime = existsSync(metricsPath) ? statSync(metricsPath).mtimeMs : 0;
     const summary: RunSummary = {
       key: `f:${rel}`, source: 'folder', title: rel,
-      status: Date.now() - mtime < ACTIVE_MS ? 'running' : 'stopped',
+      status: Date.now() - mtime < ACTIVE_MS ? 'active' : 'idle',
       epochs: history.length, plannedEpochs: null, last: history[history.length - 1] ?? null,
       updatedAt: mtime ? new Date(mtime).toISOString() : null,
       model: null, dataset: null, defense: null, study: null, error: null,

@@ -42,7 +42,7 @@ function renderList(runs: Run[]): void {
   }));
   $('runs-note').textContent = runs.length === 0
     ? 'No runs yet: robusta train --out runs/NAME, or robusta study run SPEC, writes them into the runs folder.'
-    : `${runs.length} runs; folder runs count as running while their metrics.jsonl changed in the last two minutes.`;
+    : `${runs.length} runs; a folder run is active while its metrics.jsonl changed in the last two minutes.`;
 }
 
 async function renderRun(run: RunView): Promise<void> {
