@@ -1,5 +1,6 @@
 // Square Attack — Andriushchenko, Croce, Flammarion & Hein, "Square Attack: a query-efficient black-box
-// adversarial attack via random search", ECCV 2020 (L∞: Algorithm 2, L2: Algorithm 3).
+// adversarial attack via random search", ECCV 2020 (L∞: Algorithm 2, L2: Algorithm 3), as AutoAttack's
+// square.py (Croce & Hein 2020) runs it by default: one square per iteration for the whole batch.
 import * as torch from '@robusta/torch';
 import { F, type Tensor, tensor, tidy, where } from '@robusta/torch';
 import { Attack, type AttackInput, type AttackOptions, type PerturbOutput } from './attack.js';
@@ -13,7 +14,10 @@ export interface SquareOptions extends AttackOptions {
   norm?: Norm;
   /** Budget. Default 8/255 (Linf) or 0.5 (L2). */
   eps?: number;
-  /** Query budget per example and restart, the initial point included. Default 5000. */
+  /**
+   * Proposals per example and restart after the initial point (AutoAttack's n_queries): an example is
+   * queried at most nQueries + 1 times per restart. Default 5000.
+   */
   nQueries?: number;
   /** Restarts on the examples not yet fooled. Default 1. */
   nRestarts?: number;
@@ -23,6 +27,17 @@ export interface SquareOptions extends AttackOptions {
   loss?: 'margin' | 'ce';
   /** Rescale the p schedule, defined for 10 000 queries, to nQueries. Default true. */
   rescaleSchedule?: boolean;
+  /**
+   * Where the squares are drawn:
+   * - 'batch' (default): as AutoAttack's square.py, which defines AutoAttack's numbers — one window
+   *   position per iteration shared by the whole batch, its corner drawn in [0, h − s − 1] (the
+   *   official random_int), for L∞ one sign per channel shared by the batch and for L2 one η
+   *   orientation per iteration; the random draws in the official order, so that a seeded run draws
+   *   what the official code draws with the same seed;
+   * - 'example': an independent window (corner in [0, h − s]) and signs per image, proposals that
+   *   would not change the image redrawn, as the paper's per-image loop.
+   */
+  windows?: 'batch' | 'example';
 }
 
 /**
@@ -40,12 +55,13 @@ export function squareFraction(iteration: number, nQueries: number, pInit: numbe
 
 /**
  * Random search over squares: each iteration proposes, for every example not yet fooled, a change on
- * one random square window (side s = round(√(p·h·w)), p from squareFraction) and keeps it if the loss
+ * a random square window (side s = round(√(p·h·w)), p from squareFraction) and keeps it if the loss
  * decreases (or the example is fooled):
  *  - L∞: the window is set to x ± ε, one random sign per channel (vertical-stripe ±ε initialisation);
  *  - L2: mass is moved between two windows with the centred "η" pattern, keeping ||δ||₂ = ε.
- * Each example has its own window. Queries are counted per example (the clean prediction is not a
- * query); an example is never queried more than nQueries times per restart.
+ * The window is shared by the batch (default, as AutoAttack) or drawn per example (`windows`).
+ * Queries are counted per example (the clean prediction is not a query): the initial point plus at
+ * most nQueries proposals per restart.
  */
 export class Square extends Attack {
   readonly norm: Norm;
@@ -55,6 +71,7 @@ export class Square extends Attack {
   readonly pInit: number;
   readonly loss: 'margin' | 'ce';
   readonly rescaleSchedule: boolean;
+  readonly windows: 'batch' | 'example';
 
   constructor(model: Classifier, options: SquareOptions = {}) {
     super('Square', model, options, { targeted: true }, 0);
@@ -68,6 +85,10 @@ export class Square extends Attack {
     }
     this.loss = options.loss ?? 'margin';
     this.rescaleSchedule = options.rescaleSchedule ?? true;
+    if (options.windows !== undefined && options.windows !== 'batch' && options.windows !== 'example') {
+      throw new RangeError(`Square: windows must be 'batch' or 'example', got '${String(options.windows)}'`);
+    }
+    this.windows = options.windows ?? 'batch';
   }
 
   protected perturb({ images, labels, targets, cleanLogits }: AttackInput): PerturbOutput {
@@ -107,22 +128,28 @@ export class Square extends Attack {
   }
 
   private singleRun(x: Tensor, cls: Tensor): { adv: Tensor; margin: Tensor; queries: Tensor } {
-    const [n, , h, w] = x.shape as [number, number, number, number];
-    const best = this.norm === 'Linf' ? this.stripesInit(x) : this.l2Init(x);
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const batch = this.windows === 'batch';
+    const best = this.norm === 'Linf' ? (batch ? this.batchLinfInit(x) : this.stripesInit(x)) : (batch ? this.batchL2Init(x) : this.l2Init(x));
     const first = this.evaluate(best, cls);
     // Full-batch state, updated in place on the rows still being attacked.
     const state = { best, margin: first.margin, loss: first.loss, queries: torch.ones([n], { dtype: 'int64', device: x.device }) };
-    for (let i = 0; i < this.nQueries - 1; i++) {
+    for (let i = 0; i < this.nQueries; i++) {
       const more = tidy(() => {
         const ids = state.margin.gt(0).nonzero().flatten();
         const k = ids.shape[0]!;
-        if (k === 0) return false;
         const p = squareFraction(i, this.nQueries, this.pInit, this.rescaleSchedule);
+        // The shared window is drawn before looking at the batch, as the official loop does (it draws
+        // even when the initial point fooled every example, and stops after the iteration).
+        const propose = batch
+          ? (this.norm === 'Linf' ? this.batchLinfProposal(p, c, h, w) : this.batchL2Proposal(p, k, c, h, w))
+          : (xs: Tensor, bestS: Tensor) => (this.norm === 'Linf'
+            ? this.linfProposal(xs, bestS, Math.min(Math.max(pythonRound(Math.sqrt((p * (c * h * w)) / c)), 1), h, w))
+            : this.l2Proposal(xs, bestS, oddSide(p, c, h, w)));
+        if (k === 0) return false;
         const xs = x.indexSelect(0, ids);
         const bestS = state.best.indexSelect(0, ids);
-        const candidate = this.norm === 'Linf'
-          ? this.linfProposal(xs, bestS, Math.min(Math.max(Math.round(Math.sqrt(p * h * w)), 1), h, w))
-          : this.l2Proposal(xs, bestS, oddSide(p, h, w));
+        const candidate = propose(xs, bestS);
         const e = this.evaluate(candidate, cls.indexSelect(0, ids));
         const lossS = state.loss.indexSelect(0, ids);
         const improved = e.loss.lt(lossS);
@@ -131,11 +158,82 @@ export class Square extends Attack {
         state.margin.indexPut_([ids], where(accept, e.margin, state.margin.indexSelect(0, ids)));
         state.best.indexPut_([ids], where(perExample(accept, candidate), candidate, bestS));
         state.queries.indexPut_([ids], state.queries.indexSelect(0, ids).add(1));
-        return true;
+        return state.margin.gt(0).any().item() === 1;
       });
       if (!more) break;
     }
     return { adv: state.best, margin: state.margin, queries: state.queries };
+  }
+
+  // ---- one window for the batch (AutoAttack's square.py) -----------------------------------------
+  // Same operations in the same order as the official code (its draws come from torch's CPU
+  // generator even for CUDA inputs), so that seeded runs agree with it bit for bit.
+
+  /** clip(x + ε·(±1 per vertical stripe and channel)), the signs as sign(2u − 1). */
+  private batchLinfInit(x: Tensor): Tensor {
+    const [n, c, , w] = x.shape as [number, number, number, number];
+    return x.add(signChoice([n, c, 1, w], x).mul(this.eps)).clamp(0, 1);
+  }
+
+  /** One s×s window and one sign per channel for every example: the window moved to x ± ε. */
+  private batchLinfProposal(p: number, c: number, h: number, w: number): (x: Tensor, best: Tensor) => Tensor {
+    const s = Math.min(Math.max(pythonRound(Math.sqrt((p * (c * h * w)) / c)), 1), h, w);
+    const vh = randomCorner(h - s);
+    const vw = randomCorner(w - s);
+    const signs = signChoice([c, 1, 1]);
+    return (x, best) => {
+      const delta = torch.zeros([c, h, w], { dtype: x.dtype, device: x.device });
+      delta.narrow(1, vh, s).narrow(2, vw, s).copy_(signs.to({ dtype: x.dtype, device: x.device }).mul(2 * this.eps).expand(c, s, s));
+      return best.add(delta).maximum(x.sub(this.eps)).minimum(x.add(this.eps)).clamp(0, 1);
+    };
+  }
+
+  /** The η tiling of l2Init, each tile with its own orientation draw and signs, in the official order. */
+  private batchL2Init(x: Tensor): Tensor {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const s = Math.max(Math.floor(h / 5), 1);
+    const start = Math.floor((h - s * 5) / 2);
+    const delta = torch.zerosLike(x);
+    for (let a = 0, vh = start; a < Math.floor(h / s); a++, vh += s) {
+      for (let b = 0, vw = start; b < Math.floor(w / s); b++, vw += s) {
+        const tile = orientedEta(s, x).reshape([1, 1, s, s]).mul(signChoice([n, c, 1, 1], x));
+        // Python slicing clips a tile that runs past the border; the draws happen all the same.
+        const rows = Math.min(s, h - vh);
+        const cols = Math.min(s, w - vw);
+        if (rows > 0 && cols > 0) delta.narrow(2, vh, rows).narrow(3, vw, cols).add_(tile.narrow(2, 0, rows).narrow(3, 0, cols));
+      }
+    }
+    return x.add(officialL2Unit(delta).mul(this.eps)).clamp(0, 1);
+  }
+
+  /** Window 1 gets η (one orientation, signs per example and channel) plus its old content; window 2 is emptied. */
+  private batchL2Proposal(p: number, k: number, c: number, h: number, w: number): (x: Tensor, best: Tensor) => Tensor {
+    const s = oddSide(p, c, h, w);
+    const vh = randomCorner(h - s);
+    const vw = randomCorner(w - s);
+    const vh2 = randomCorner(h - s);
+    const vw2 = randomCorner(w - s);
+    const pattern = orientedEta(s);
+    const signs = signChoice([k, c, 1, 1]);
+    return (x, best) => {
+      const delta = best.sub(x);
+      const window1 = (t: Tensor): Tensor => t.narrow(2, vh, s).narrow(3, vw, s);
+      const mask = torch.zerosLike(x);
+      window1(mask).fill_(1);
+      const mask2 = torch.zerosLike(x);
+      mask2.narrow(2, vh2, s).narrow(3, vw2, s).fill_(1);
+      const normWindow1 = window1(delta).square().sum([-2, -1], true).sqrt();
+      const normImage = officialL2Norm(delta);
+      const normWindows = officialL2Norm(delta.mul(mask.maximum(mask2)));
+      let fresh = pattern.to({ dtype: x.dtype, device: x.device }).reshape([1, 1, s, s]).mul(signs.to({ dtype: x.dtype, device: x.device }));
+      fresh = fresh.add(window1(delta).div(normWindow1.add(1e-12)));
+      const budget = torch.fullLike(fresh, this.eps).square().sub(normImage.square()).clampMin(0).div(c).add(normWindows.square()).sqrt();
+      fresh = fresh.div(fresh.square().sum([-2, -1], true).sqrt().add(1e-12)).mul(budget);
+      const next = delta.clone();
+      next.narrow(2, vh2, s).narrow(3, vw2, s).fill_(0);
+      window1(next).copy_(fresh);
+      return x.add(officialL2Unit(next).mul(this.eps)).clamp(0, 1);
+    };
   }
 
   // ---- L∞ (Algorithm 2) ------------------------------------------------------------------------
@@ -209,13 +307,71 @@ export class Square extends Attack {
   }
 }
 
+/** Python's round(): halves go to the even neighbour (the official code computes the side with it). */
+function pythonRound(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** The L2 window side: max(round(√(p·h·w)), 3), made odd, at most the image side. */
-function oddSide(p: number, h: number, w: number): number {
-  let s = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
+function oddSide(p: number, c: number, h: number, w: number): number {
+  let s = Math.max(pythonRound(Math.sqrt((p * (c * h * w)) / c)), 3);
   if (s % 2 === 0) s += 1;
   const limit = Math.min(h, w);
   if (s > limit) s = limit % 2 === 1 ? limit : limit - 1;
   return Math.max(s, 1);
+}
+
+/** The official random_int(0, high): ⌊high·u⌋ for u ~ U[0, 1) from the CPU generator, so in [0, high − 1] (0 when high = 0). */
+function randomCorner(high: number): number {
+  return Math.trunc(torch.rand([1]).mul(high).item());
+}
+
+/** The official random_choice: sign(2u − 1) from the CPU generator, moved to `like`'s device. */
+function signChoice(shape: number[], like?: Tensor): Tensor {
+  const signs = torch.rand(shape).mul(2).sub(1).sign();
+  return like ? signs.to({ dtype: like.dtype, device: like.device }) : signs;
+}
+
+/** √(Σ x²) per example, shaped [n, 1, 1, 1] (the official lp_norm). */
+function officialL2Norm(x: Tensor): Tensor {
+  return x.square().flatten(1).sum(1).sqrt().reshape([x.shape[0]!, 1, 1, 1]);
+}
+
+/** x / (√(Σ x²) + 1e-12) per example (the official normalize). */
+function officialL2Unit(x: Tensor): Tensor {
+  return x.div(officialL2Norm(x).add(1e-12));
+}
+
+/**
+ * The official eta(s): the η pattern computed in float32 as it does (rows of concentric rectangles,
+ * each half normalised, then the whole), transposed when a uniform draw exceeds 0.5. Shape [s, s].
+ */
+function orientedEta(s: number, like?: Tensor): Tensor {
+  const half = Math.floor(s / 2);
+  const d = torch.zeros([s, s]);
+  if (half > 0) d.narrow(0, 0, half).copy_(float32Rectangles(half, s));
+  d.narrow(0, half, s - half).copy_(float32Rectangles(s - half, s).mul(-1));
+  const eta = d.div(d.square().sum([0, 1], true).sqrt());
+  const out = torch.rand([1]).item() > 0.5 ? eta.t() : eta;
+  return like ? out.to({ dtype: like.dtype, device: like.device }) : out;
+}
+
+/** The official eta_rectangles in float32: ring k of the x×y block weighted 1/(k+1)², unit L2 norm. */
+function float32Rectangles(x: number, y: number): Tensor {
+  const d = torch.zeros([x, y]);
+  let r0 = Math.floor(x / 2);
+  let c0 = Math.floor(y / 2);
+  for (let k = 0; k < Math.max(Math.floor(x / 2) + 1, Math.floor(y / 2) + 1); k++) {
+    const top = Math.max(r0, 0);
+    const left = Math.max(c0, 0);
+    const rows = Math.min(r0 + 2 * k + 1, x) - top;
+    const cols = Math.min(c0 + 2 * k + 1, y) - left;
+    if (rows > 0 && cols > 0) d.narrow(0, top, rows).narrow(1, left, cols).add_(torch.tensor([1]).div(torch.tensor([(k + 1) ** 2])));
+    r0 -= 1;
+    c0 -= 1;
+  }
+  return d.div(d.square().sum([0, 1], true).sqrt());
 }
 
 /** ±1 with equal probability, shaped `shape`, as float on x's device. */

@@ -1,10 +1,10 @@
 // AutoAttack: composition (each stage only on still-robust points), defining properties, the 'rand'
-// version with EOT, and robust accuracy against the plain-PyTorch pipeline (python/reference.py).
+// version with EOT, and per-example results against the plain-PyTorch pipeline (python/reference.py).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import test from 'node:test';
 import * as torch from '@robusta/torch';
-import { hasPyTorch, runPython } from '@robusta/torch/testing';
+import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import { type Tensor, tidy } from '@robusta/torch';
 import { APGD } from '../../src/attacks/apgd.js';
 import type { AttackStage } from '../../src/attacks/attack.js';
@@ -72,30 +72,40 @@ test("'rand' AutoAttack: APGD-CE and APGD-DLR with EOT gradients on a randomised
   });
 });
 
-// Same algorithm and seeds; robusta drops fooled points from APGD batches and draws Square's windows
-// differently, so robust accuracies agree within 3/32.
-const TOLERANCE = 3 / 32;
-
-test('robust accuracy matches the plain-PyTorch AutoAttack pipeline within 3/32', { skip: !hasPyTorch() }, () => {
+// The same algorithm, seeds and draws (APGD's controller and Square's windows as the official code):
+// per example, the same points survive each stage. (robusta drops fooled points from APGD batches,
+// which changes rounding, but the set APGD fools does not depend on it: see apgd.test.ts.)
+test('per example, the same examples survive every stage of the plain-PyTorch AutoAttack pipeline', { skip: pyTorchSkip() }, () => {
+  // Two APGD steps leave work for the later stages on these digits (FAB-T fools some), so more than
+  // APGD-CE is compared.
+  const weak = { ...small, eps: 0.06, steps: 2 };
+  const { images, labels } = loadMnist('t10k', 0, 32);
   const dir = writeTensors({ ...model.weights, x: images, y: labels });
   try {
     const out = runPython<{ stages: number[] }>(`${referencePrelude()}
 D = ${JSON.stringify(dir)}
 T_ = load_tensors(D)
-robust, adv, stages = autoattack(make_model('mlp', T_), T_['x'], T_['y'], ${small.eps}, 'Linf', ${small.steps}, ${small.nTargetClasses}, ${small.nQueries})
+robust, adv, stages = autoattack(make_model('mlp', T_), T_['x'], T_['y'], ${weak.eps}, 'Linf', ${weak.steps}, ${weak.nTargetClasses}, ${weak.nQueries})
 save_tensors(D, {'robust': robust})
 OUTPUT = {'stages': stages}
 `);
     const ref = readTensors(dir);
+    const theirs = ref.robust!.toFlatArray();
     const r = tidy(() => {
-      const res = new AutoAttack(model, small).run(images, labels);
-      return { robust: 1 - res.success.to({ dtype: 'float32' }).mean().item(), stages: res.stages!.map((s) => s.robust) };
+      const res = new AutoAttack(model, weak).run(images, labels);
+      return { robust: res.success.logicalNot().toFlatArray(), stages: res.stages!.map((s) => s.robust) };
     });
-    const theirs = tidy(() => ref.robust!.to({ dtype: 'float32' }).mean().item());
     const clean = accuracy(model, images, labels);
-    if (process.env.ROBUSTA_TEST_VERBOSE) console.log(`AutoAttack: clean ${clean}, robusta ${r.robust} ${r.stages}, PyTorch ${theirs} ${out.stages}`);
-    assert.ok(Math.abs(r.robust - theirs) <= TOLERANCE, `robust accuracy ${r.robust} vs PyTorch ${theirs}`);
-    assert.ok(theirs < clean, 'the comparison would be vacuous');
+    if (process.env.ROBUSTA_TEST_VERBOSE) console.log(`AutoAttack: clean ${clean}, robusta ${r.stages}, PyTorch ${out.stages}`);
+    const differ = r.robust.flatMap((v, i) => (v !== theirs[i] ? [i] : []));
+    assert.deepEqual(differ, [], 'examples robust in one pipeline and fooled in the other');
+    assert.deepEqual(r.stages, out.stages, 'robust counts after each stage');
+    const robust = theirs.reduce((x, y) => x + y, 0) / theirs.length;
+    assert.ok(robust < clean - 0.1, 'the attacks fooled almost nothing — the comparison would be weak');
+    assert.ok(out.stages[0]! > out.stages[out.stages.length - 1]!, 'the later stages fooled nothing — only APGD-CE would be compared');
+    ref.robust!.dispose();
+    images.dispose();
+    labels.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -430,8 +430,8 @@ def margin(z, y):
     return z.gather(1, y[:, None]).squeeze(1) - z.scatter(1, y[:, None], float('-inf')).amax(1)
 
 
-def square_linf(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
-    """Untargeted margin-loss Square L-inf; returns (robust, adv, queries)."""
+def square_linf_per_image(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
+    """Untargeted margin-loss Square L-inf, one window per image; returns (robust, adv, queries)."""
     torch.manual_seed(seed)
     with torch.no_grad():
         robust = model(x).argmax(1) == y
@@ -448,7 +448,7 @@ def square_linf(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
         q = torch.ones(n, dtype=torch.long)
         rows = torch.arange(h)
         cols = torch.arange(w)
-        for i in range(n_queries - 1):
+        for i in range(n_queries):
             act = (m > 0).nonzero().flatten()
             if act.numel() == 0:
                 break
@@ -498,7 +498,7 @@ def eta(s):
     return d / d.norm()
 
 
-def square_l2(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
+def square_l2_per_image(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
     """Untargeted margin-loss Square L2 with one pair of windows per image; returns (robust, adv, queries)."""
     torch.manual_seed(seed)
 
@@ -530,7 +530,7 @@ def square_l2(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
         best = (xs + unit(delta) * eps).clamp(0, 1)
         m = margin(model(best), ys)
         q = torch.ones(n, dtype=torch.long)
-        for i in range(n_queries - 1):
+        for i in range(n_queries):
             act = (m > 0).nonzero().flatten()
             if act.numel() == 0:
                 break
@@ -566,6 +566,122 @@ def square_l2(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
         robust[ids[ok]] = False
         queries[ids] = q
     return robust, adv, queries
+
+
+# ---- Square as AutoAttack runs it (square.py): one window per iteration for the whole batch ---------
+
+def uniform_corner(high):
+    """AutoAttack's random_int(0, high): floor(high * u), u ~ U[0, 1), so 0 .. high - 1."""
+    return int((high * torch.rand([1])).long())
+
+
+def sign_draw(shape):
+    """AutoAttack's random_choice: sign(2u - 1)."""
+    return (2 * torch.rand(shape) - 1).sign()
+
+
+def rect_rings(x, y):
+    d = torch.zeros([x, y])
+    r0, c0 = x // 2, y // 2
+    for k in range(max(x // 2 + 1, y // 2 + 1)):
+        d[max(r0, 0):min(r0 + 2 * k + 1, x), max(c0, 0):min(c0 + 2 * k + 1, y)] += 1.0 / (torch.tensor([[k + 1.0]]) ** 2)
+        r0 -= 1
+        c0 -= 1
+    return d / (d ** 2).sum(dim=(0, 1), keepdim=True).sqrt()
+
+
+def eta_oriented(s):
+    """The eta pattern in float32, transposed when a uniform draw exceeds 0.5."""
+    d = torch.zeros([s, s])
+    d[:s // 2] = rect_rings(s // 2, s)
+    d[s // 2:] = -1. * rect_rings(s - s // 2, s)
+    d = d / (d ** 2).sum(dim=(0, 1), keepdim=True).sqrt()
+    return d.t() if torch.rand([1]) > 0.5 else d
+
+
+def l2_of(d):
+    return (d ** 2).flatten(1).sum(-1).sqrt().view(-1, 1, 1, 1)
+
+
+def square_batch(model, x, y, eps, norm='Linf', n_queries=5000, p_init=0.8, seed=0):
+    """Untargeted margin-loss Square; one window (L-inf: and one sign per channel) per iteration shared
+    by the batch, as AutoAttack's square.py. Returns (robust, adv, queries)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        robust = model(x).argmax(1) == y
+        adv = x.clone()
+        queries = torch.zeros(x.shape[0], dtype=torch.long)
+        ids = robust.nonzero().flatten()
+        if ids.numel() == 0:
+            return robust, adv, queries
+        xs, ys = x[ids], y[ids]
+        n, c, h, w = xs.shape
+        if norm == 'Linf':
+            best = (xs + eps * sign_draw([n, c, 1, w])).clamp(0, 1)
+        else:
+            t = h // 5
+            start = (h - 5 * t) // 2
+            d0 = torch.zeros_like(xs)
+            for a in range(h // t):
+                for b in range(w // t):
+                    vh, vw = start + a * t, start + b * t
+                    d0[:, :, vh:vh + t, vw:vw + t] += eta_oriented(t).view(1, 1, t, t) * sign_draw([n, c, 1, 1])
+            best = (xs + d0 / (l2_of(d0) + 1e-12) * eps).clamp(0, 1)
+        m = margin(model(best), ys)
+        q = torch.ones(n, dtype=torch.long)
+        for i in range(n_queries):
+            act = (m > 0).nonzero().flatten()
+            k = act.numel()
+            xa, ba = xs[act], best[act]
+            p = p_selection(i, n_queries, p_init)
+            if norm == 'Linf':
+                s = max(int(round(math.sqrt(p * (c * h * w) / c))), 1)
+                vh, vw = uniform_corner(h - s), uniform_corner(w - s)
+                change = torch.zeros([c, h, w])
+                change[:, vh:vh + s, vw:vw + s] = 2. * eps * sign_draw([c, 1, 1])
+                cand = torch.min(torch.max(ba + change, xa - eps), xa + eps).clamp(0, 1)
+            else:
+                s = max(int(round(math.sqrt(p * (c * h * w) / c))), 3)
+                s += 1 - s % 2
+                d = ba - xa
+                vh, vw = uniform_corner(h - s), uniform_corner(w - s)
+                m1 = torch.zeros_like(xa)
+                m1[:, :, vh:vh + s, vw:vw + s] = 1.
+                n1 = (d[:, :, vh:vh + s, vw:vw + s] ** 2).sum(dim=(-2, -1), keepdim=True).sqrt()
+                vh2, vw2 = uniform_corner(h - s), uniform_corner(w - s)
+                m2 = torch.zeros_like(xa)
+                m2[:, :, vh2:vh2 + s, vw2:vw2 + s] = 1.
+                n_img = l2_of(d)
+                n_win = l2_of(d * torch.max(m1, m2))
+                new = eta_oriented(s).view(1, 1, s, s) * sign_draw([k, c, 1, 1])
+                new = new + d[:, :, vh:vh + s, vw:vw + s] / (n1 + 1e-12)
+                room = (torch.clamp_min(torch.full_like(new, eps) ** 2 - n_img ** 2, 0) / c + n_win ** 2).sqrt()
+                new = new / ((new ** 2).sum(dim=(-2, -1), keepdim=True).sqrt() + 1e-12) * room
+                d = d.clone()
+                d[:, :, vh2:vh2 + s, vw2:vw2 + s] = 0.
+                d[:, :, vh:vh + s, vw:vw + s] = new
+                cand = (xa + d / (l2_of(d) + 1e-12) * eps).clamp(0, 1)
+            if k > 0:
+                mc = margin(model(cand), ys[act])
+                acc = (mc < m[act]) | (mc <= 0)
+                m[act] = torch.where(acc, mc, m[act])
+                best[act] = torch.where(pex(acc, cand), cand, ba)
+                q[act] += 1
+            if not bool((m > 0).any()):
+                break
+        ok = m <= 0
+        adv[ids[ok]] = best[ok]
+        robust[ids[ok]] = False
+        queries[ids] = q
+    return robust, adv, queries
+
+
+def square_linf(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
+    return square_batch(model, x, y, eps, 'Linf', n_queries, p_init, seed)
+
+
+def square_l2(model, x, y, eps, n_queries=5000, p_init=0.8, seed=0):
+    return square_batch(model, x, y, eps, 'L2', n_queries, p_init, seed)
 
 
 def autoattack(model, x, y, eps, norm='Linf', n_iter=100, n_target=9, n_queries=5000, seed=0, version='standard', eot=20):
