@@ -108,6 +108,8 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
   }
 
   const measured = new Set(await store.measuredCheckpoints(plan.name, run.id));
+  // best.pt and last.pt often hold the same weights (the best epoch was the last): measure them once.
+  const byWeights = new Map<string, Parameters<StudyStore['recordMeasurements']>[3]>();
   for (const checkpoint of run.checkpoints) {
     if (measured.has(checkpoint)) continue;
     renew(`measure:${checkpoint}`);
@@ -119,6 +121,12 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
     let trainSubset: { x: Tensor; y: Tensor } | null = null;
     try {
       loadInto(net, weightsPath);
+      const digest = weightsDigest(net);
+      const same = byWeights.get(digest);
+      if (same) {
+        await store.recordMeasurements(plan.name, run.id, checkpoint, same.map((m) => ({ ...m, seconds: 0 })));
+        continue;
+      }
       // The train-side measures must only see examples the model was trained on.
       const nTrain = run.job?.nTrain;
       if (nTrain !== undefined && nTrain < plan.measureSettings.n) {
@@ -129,9 +137,11 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
         ...plan.measureSettings, measures: plan.measures, initialState: initial,
       });
       if (lost) throw new LeaseLostError(run.id);
-      await store.recordMeasurements(plan.name, run.id, checkpoint, report.measures.map((m) => ({
+      const values = report.measures.map((m) => ({
         measure: m.name, value: m.value, seconds: m.seconds, error: m.error ?? null, perExample: m.perExample ?? null,
-      })));
+      }));
+      await store.recordMeasurements(plan.name, run.id, checkpoint, values);
+      byWeights.set(digest, values);
     } finally {
       net.dispose();
       if (initial) dispose([...initial.values()]);
@@ -147,6 +157,18 @@ function makeModel(run: StoredRun, dataset: DatasetName, numClasses: number): Mo
   const name = run.given!.model;
   if (!isModelName(name)) throw new TypeError(`unknown model '${name}'`);
   return createModel(name, { normalize: normalizationOf(dataset), numClasses });
+}
+
+/** sha256 over the names and bytes of a model's parameters and buffers. */
+function weightsDigest(net: Module): string {
+  const h = createHash('sha256');
+  for (const [k, t] of [...net.namedParameters(), ...net.namedBuffers()]) {
+    tidy(() => {
+      const d = t.contiguous().data();
+      h.update(k).update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    });
+  }
+  return h.digest('hex');
 }
 
 function loadInto(net: Module, path: string): void {
