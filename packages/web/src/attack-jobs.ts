@@ -5,7 +5,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { AttackRequest, LossPoint, WorkerMessage } from './attack-protocol.js';
+import type { AttackRequest, WorkerMessage } from './attack-protocol.js';
 import { type AttackLossRow, attackLossRows, topClassesSpec } from './charts.js';
 
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
@@ -68,10 +68,6 @@ export class Job {
     this.emitter.emit('event', e);
   }
 
-  /** All loss points so far (for a page that wants the whole curve at once). */
-  lossPoints(): LossPoint[] {
-    return this.events.flatMap((e) => (e.type === 'loss' ? e.points : []));
-  }
 }
 
 export class BusyError extends Error {
@@ -118,7 +114,8 @@ export class AttackJobs {
     const job = new Job(clientId, request);
     this.jobs.set(job.id, job);
     this.evictFinished();
-    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    // No inherited node flags: a server started under --test or --inspect must not pass them on.
+    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
     job.child = child;
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-2000); });
