@@ -4,7 +4,8 @@
 #   bash scripts/test-services.sh postgres stop DIR
 #   bash scripts/test-services.sh slurm start DIR      # munged + slurmctld + slurmd on this host, state in DIR
 #   bash scripts/test-services.sh slurm stop DIR
-# `start` prints KEY=VALUE lines on stdout (PGURL=postgres://...; SLURM_CONF=DIR/slurm.conf); every
+# `start` prints KEY=VALUE lines on stdout (PGURL=postgres://robusta@127.0.0.1:PORT/robusta, a superuser
+# without password and an empty database; SLURM_CONF=DIR/slurm.conf); every
 # daemon's files (data, sockets, logs, pid files) stay inside DIR, nothing under /etc or /var is used,
 # and no systemd is needed. When a service cannot start, `start` exits with 77 and its last stderr line
 # reads "skip: <reason>" (the tests skip, or fail under CI=true); 78 marks a documented impossibility
@@ -94,7 +95,8 @@ postgres_start() {
       -o "-p $port -k $data/pgdata -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >"$dir/pg_ctl.log" 2>&1; then
       echo "$port" >"$dir/pg.port"
       echo "$bin" >"$dir/pg.bin"
-      echo "PGURL=postgres://robusta@127.0.0.1:$port/postgres"
+      "$bin/createdb" -h 127.0.0.1 -p "$port" -U robusta robusta >"$dir/createdb.log" 2>&1 || fail "createdb failed: $(cat "$dir/createdb.log")"
+      echo "PGURL=postgres://robusta@127.0.0.1:$port/robusta"
       return 0
     fi
   done

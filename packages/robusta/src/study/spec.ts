@@ -11,6 +11,7 @@
 //   skip_measures: [input-margin-linf]
 //   measure_settings: { n: 1000, batch_size: 250 }
 //   execution: { workers: 2, threads: 1 }
+//   slurm: { partition: gpu, gpus: 1, cpus_per_task: 8, mem: 32G, time: '12:00:00', array_parallelism: 16, shared_dir: /shared/studies/mini }
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -85,6 +86,27 @@ const gap = z.object({
 const measureSettings = z.object({ n: positiveInt.optional(), batch_size: positiveInt.optional(), seed: z.number().int().nonnegative().optional() }).strict();
 const execution = z.object({ workers: positiveInt.optional(), threads: positiveInt.optional() }).strict();
 
+/** Slurm's --time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (or a number of minutes). */
+const SLURM_TIME = /^(\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/;
+/** Resources of the Slurm job array (robusta study run --executor slurm); none changes a run's result. */
+const slurm = z.object({
+  partition: z.string().min(1).optional(),
+  account: z.string().min(1).optional(),
+  /** GPUs per task (--gres=gpu:N). */
+  gpus: z.number().int().nonnegative().optional(),
+  cpus_per_task: positiveInt.optional(),
+  mem: z.union([positiveInt, z.string().regex(/^\d+[KMGT]?$/, "mem: a size as Slurm writes it (16G, 4000M, 4000)")]).optional(),
+  time: z.union([positiveInt, z.string().regex(SLURM_TIME, "time: minutes, HH:MM:SS or D-HH:MM:SS (Slurm's --time)")]).optional(),
+  /** At most this many tasks run at once (--array=0-N%P). */
+  array_parallelism: positiveInt.optional(),
+  /** Runs per array task (default 1: one task per run). */
+  runs_per_task: positiveInt.optional(),
+  /** A folder every node sees: run folders (checkpoints), sbatch scripts and task logs. */
+  shared_dir: z.string().min(1).optional(),
+  /** Shell lines run before the worker (module load cuda, export LIBTORCH=...). */
+  setup: z.string().optional(),
+}).strict();
+
 const givenModel = z.object({
   /** A label for plots and tables (default: the file name). */
   name: z.string().min(1).optional(),
@@ -108,6 +130,7 @@ const common = {
   })).optional(),
   measure_settings: measureSettings.optional(),
   execution: execution.optional(),
+  slurm: slurm.optional(),
 };
 
 const gridSpec = z.object({ ...common, base: base.optional(), axes: axes.optional() }).strict();
@@ -117,6 +140,7 @@ export type GridSpec = z.infer<typeof gridSpec>;
 export type CheckpointSpec = z.infer<typeof checkpointSpec>;
 export type StudySpec = (GridSpec & { kind: 'grid' }) | (CheckpointSpec & { kind: 'checkpoints' });
 export type TrainingSettings = Partial<Record<TrainingField, unknown>>;
+export type SlurmSection = z.infer<typeof slurm>;
 
 /** Parses and validates spec text (YAML or JSON); `source` names the file in messages. */
 export function parseStudySpec(text: string, source = 'spec'): StudySpec {
@@ -177,7 +201,8 @@ function byPosition(a: string, b: string): number {
 function hintFor(path: (string | number)[]): string {
   if (path[0] === 'axes') return ` (axes: ${[...TRAINING_AXES, 'checkpoint'].join(', ')})`;
   if (path[0] === 'base') return ` (fields: ${TRAINING_AXES.join(', ')})`;
-  if (path.length === 0) return ' (fields: name, description, dataset, base, axes, models, gap, measures, skip_measures, measure_settings, execution)';
+  if (path.length === 0) return ' (fields: name, description, dataset, base, axes, models, gap, measures, skip_measures, measure_settings, execution, slurm)';
+  if (path[0] === 'slurm') return ` (fields: ${Object.keys(slurm.shape).join(', ')})`;
   return '';
 }
 

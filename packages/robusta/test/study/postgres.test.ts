@@ -17,10 +17,10 @@ const server = started.service;
 after(() => server?.stop());
 
 /** postgres://…/<database> on the test server. */
-const urlOf = (database: string): string => server!.values.PGURL!.replace(/\/postgres$/, `/${database}`);
+const urlOf = (database: string): string => server!.values.PGURL!.replace(/\/[^/]+$/, `/${database}`);
 
 async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: server!.values.PGURL });
+  const c = new pg.Client({ connectionString: urlOf('postgres') });
   await c.connect();
   try {
     return await f(c);
