@@ -22,9 +22,14 @@ export interface AttackOptions {
   /** k for mode 'leastLikely' (1 = the least likely class). Default 1. */
   leastLikelyRank?: number;
   /**
-   * Seeds torch's generator before the attack's random draws (random starts, random targets), for
-   * reproducible results; the caller's generator state is restored afterwards. Undefined: draw from
-   * the generator as it is.
+   * Gives the attack its own random stream for its draws (random starts, random targets, Square's
+   * windows): seeded once, at the first run(), and running on across later run() calls — batch 2 of
+   * a dataset continues the stream where batch 1 stopped, as a PyTorch loop that seeds once
+   * (torchattacks) does, instead of every batch getting the same random start. The caller's
+   * generator is left as it was. `resetRandomStream()` starts the stream again (evaluateRobustness
+   * does at the start of every evaluation); AutoAttack restarts its components' streams at every
+   * run(), as the official code re-seeds them at every call. Undefined: draw from torch's generator
+   * as it is.
    */
   seed?: number;
 }
@@ -69,6 +74,9 @@ export interface PerturbOutput {
   stages?: AttackStage[];
 }
 
+/** An attack's random stream between run() calls: the generator state by device ('cpu', 'cuda:0', ...). */
+export type RandomStreamState = Record<string, Uint8Array>;
+
 export interface AttackCapabilities {
   /** Whether the attack has a targeted variant. */
   targeted: boolean;
@@ -80,6 +88,8 @@ export abstract class Attack {
   readonly mode: AttackMode;
   readonly leastLikelyRank: number;
   readonly seed: number | undefined;
+  /** Where the attack's random stream stopped (null: not started, the next run() seeds it). */
+  private stream: RandomStreamState | null = null;
 
   constructor(name: string, model: Classifier, options: AttackOptions, capabilities: AttackCapabilities, defaultSeed?: number) {
     if (!model || typeof model.forward !== 'function') throw new TypeError(`${name}: model must have a forward(x) method`);
@@ -102,6 +112,21 @@ export abstract class Attack {
     return this.mode !== 'untargeted';
   }
 
+  /** Starts the random stream again: the next run() seeds it and draws what the first run() drew. */
+  resetRandomStream(): void {
+    this.stream = null;
+  }
+
+  /** Where the random stream stopped (copies), to save with a resumable evaluation; null before the first run() or without a seed. */
+  randomStreamState(): RandomStreamState | null {
+    return this.stream ? Object.fromEntries(Object.entries(this.stream).map(([d, b]) => [d, b.slice()])) : null;
+  }
+
+  /** Continues the random stream from a saved state (null: start it again). */
+  restoreRandomStream(state: RandomStreamState | null): void {
+    this.stream = state ? Object.fromEntries(Object.entries(state).map(([d, b]) => [d, b.slice()])) : null;
+  }
+
   /**
    * Attacks a batch. images: float [N, ...] in [0, 1]; labels: int64 [N]; targets: int64 [N], only
    * (and then required) in mode 'targeted'. Returns new tensors the caller owns (dispose them, or
@@ -113,7 +138,7 @@ export abstract class Attack {
     const saved = this.seed === undefined ? null : saveRng(images);
     this.model.eval();
     try {
-      if (this.seed !== undefined) torch.manualSeed(this.seed);
+      if (this.seed !== undefined) this.enterStream(this.seed, images.device);
       return tidy(() => {
         const n = images.shape[0]!;
         const cleanLogits = noGrad(() => this.model.forward(images)).detach();
@@ -135,7 +160,26 @@ export abstract class Attack {
       });
     } finally {
       this.model.train(wasTraining);
-      if (saved) restoreRng(saved);
+      if (saved) {
+        this.stream = { ...this.stream, ...rngBytes(images.device) };
+        restoreRng(saved);
+      }
+    }
+  }
+
+  /** Puts the attack's stream into torch's generators: seeded the first time, else where it stopped. */
+  private enterStream(seed: number, device: torch.Device): void {
+    const stream = this.stream;
+    if (stream === null) {
+      torch.manualSeed(seed);
+      return;
+    }
+    if (device.startsWith('cuda') && stream[device] === undefined) {
+      // The stream has not used this GPU yet: its generator starts from the seed, the CPU's runs on.
+      torch.manualSeed(seed);
+    }
+    for (const [d, bytes] of Object.entries(stream)) {
+      if (d === 'cpu' || d === device) setRngBytes(bytes, d as torch.Device);
     }
   }
 
@@ -217,6 +261,19 @@ function saveRng(images: Tensor): SavedRng {
   const cuda = device.startsWith('cuda') ? torch.keep(torch.getRngState(device)) : null;
   return { cpu, cuda, device };
 }
+/** The generator states the stream touched on `device`: the CPU's, and the GPU's for a CUDA batch. */
+function rngBytes(device: torch.Device): RandomStreamState {
+  const out: RandomStreamState = {};
+  for (const d of device.startsWith('cuda') ? ['cpu', device] : ['cpu']) {
+    tidy(() => { out[d] = new Uint8Array(torch.getRngState(d as torch.Device).data() as Uint8Array); });
+  }
+  return out;
+}
+
+function setRngBytes(bytes: Uint8Array, device: torch.Device): void {
+  tidy(() => torch.setRngState(torch.tensor(bytes, { dtype: 'uint8' }), device));
+}
+
 function restoreRng(s: SavedRng): void {
   torch.setRngState(s.cpu, 'cpu');
   s.cpu.dispose();

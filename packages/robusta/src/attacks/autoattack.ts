@@ -81,6 +81,9 @@ export class AutoAttack extends Attack {
         const ids = robust.nonzero().flatten();
         if (ids.shape[0] === 0) return;
         const x = images.indexSelect(0, ids);
+        // The official components re-seed at every call (perturb), so every batch of a dataset
+        // evaluation starts them from the same seed: so do these.
+        attack.resetRandomStream();
         const r = attack.run(x, labels.indexSelect(0, ids));
         // Count a point only if it is adversarial and inside the ε-ball.
         const inside = normOf(r.adv.sub(x), this.norm).le(this.eps + BUDGET_SLACK);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as torch from '@robusta/torch';
 import { noGrad, Tensor, tidy } from '@robusta/torch';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { Attack } from './attack.js';
+import type { Attack, RandomStreamState } from './attack.js';
 import type { Classifier } from './classifier.js';
 
 export interface EvaluationProgress {
@@ -36,8 +36,12 @@ export interface EvaluateOptions {
    */
   checkpointPath?: string;
   /**
-   * Seeds torch's generator with seed + batchIndex before each batch, so a batch's result does not
-   * depend on which batches ran before it in this process (what makes resuming give the same result).
+   * Seeds torch's global generator with seed + batchIndex before each batch, for attacks without a
+   * seed of their own (they draw from it): a batch's result then does not depend on which batches ran
+   * before it in this process. Attacks with a seed draw from their own stream, started afresh at the
+   * beginning of the evaluation and running on from batch to batch (see AttackOptions.seed); a
+   * resumed evaluation continues each stream from where the checkpoint recorded it, so it gives the
+   * numbers of an uninterrupted one either way.
    */
   seed?: number;
 }
@@ -71,6 +75,8 @@ interface CheckpointFile {
   total: number;
   attacks: string[];
   batches: Record<string, BatchRecord>;
+  /** Each seeded attack's random stream after the last recorded batch (base64 by device). */
+  streams?: Record<string, Record<string, string> | null>;
 }
 
 /** A checkpoint written for another evaluation (other data, attacks or batch size). */
@@ -111,6 +117,9 @@ export function evaluateRobustness(model: Classifier, images: Tensor, labels: Te
   const clean: boolean[] = [];
   const robust: Record<string, boolean[]> = Object.fromEntries(names.map((n) => [n, [] as boolean[]]));
   let resumedBatches = 0;
+  // Seed once per evaluation: every attack's stream starts here (or where a checkpoint left it).
+  for (const [, attack] of named) attack.resetRandomStream();
+  let streamsRestored = false;
   for (let b = 0; b < batches; b++) {
     const start = b * batchSize;
     const count = Math.min(batchSize, total - start);
@@ -119,10 +128,13 @@ export function evaluateRobustness(model: Classifier, images: Tensor, labels: Te
     if (record) {
       resumedBatches++;
     } else {
+      if (!streamsRestored && resumedBatches > 0) restoreStreams(named, checkpoint.streams);
+      streamsRestored = true;
       // The batch views are freed with the batch (they would otherwise wait for the GC).
       record = tidy(() => attackBatch(model, images.narrow(0, start, count), labels.narrow(0, start, count), named, options.seed, b));
       if (path) {
         checkpoint.batches[String(b)] = record;
+        checkpoint.streams = Object.fromEntries(named.map(([n, a]) => [n, encodeStream(a.randomStreamState())]));
         writeAtomically(path, JSON.stringify(checkpoint));
       }
     }
@@ -219,6 +231,17 @@ function readCheckpoint(path: string, fingerprint: string): CheckpointFile {
 /** Writes text atomically (temporary file, fsync, rename, directory fsync): io's writer. */
 export function writeAtomically(path: string, text: string): void {
   writeFileAtomic(path, (write) => write(Buffer.from(text, 'utf8')));
+}
+
+function encodeStream(s: RandomStreamState | null): Record<string, string> | null {
+  return s ? Object.fromEntries(Object.entries(s).map(([d, b]) => [d, Buffer.from(b).toString('base64')])) : null;
+}
+
+function restoreStreams(attacks: [string, Attack][], saved: CheckpointFile['streams']): void {
+  for (const [name, attack] of attacks) {
+    const s = saved?.[name];
+    attack.restoreRandomStream(s ? Object.fromEntries(Object.entries(s).map(([d, b]) => [d, new Uint8Array(Buffer.from(b, 'base64'))])) : null);
+  }
 }
 
 const encode = (t: Tensor): string => t.toFlatArray().map((v) => (v ? '1' : '0')).join('');

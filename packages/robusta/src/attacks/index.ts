@@ -2,7 +2,7 @@
 export type { Classifier } from './classifier.js';
 export {
   Attack, type AttackMode, type AttackOptions, type AttackResult, type AttackStage, type AttackInput, type PerturbOutput,
-  type TargetFunction, type AttackCapabilities,
+  type TargetFunction, type AttackCapabilities, type RandomStreamState,
 } from './attack.js';
 export { type Norm, checkNumber } from './params.js';
 export { FGSM, type FGSMOptions } from './fgsm.js';

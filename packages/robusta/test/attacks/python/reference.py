@@ -120,8 +120,9 @@ def mifgsm(model, x, y, eps, alpha, steps, decay):
     return adv
 
 
-def tpgd(model, x, eps, alpha, steps, seed):
-    torch.manual_seed(seed)
+def tpgd(model, x, eps, alpha, steps, seed=None):
+    if seed is not None:
+        torch.manual_seed(seed)
     p_clean = F.softmax(model(x).detach(), 1)
     adv = (x + torch.randn_like(x) * 0.001).clamp(0, 1)
     for _ in range(steps):
