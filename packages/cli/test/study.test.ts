@@ -4,7 +4,7 @@
 // keeps the old runs; bad specs and stores rejected with messages that name the line; the report.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -92,6 +92,20 @@ async function checkReportInBrowser(indexHtml: string, models: number): Promise<
   }
 }
 
+/** Pids of the processes whose command line mentions `text` (Linux /proc). */
+function processesUsing(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('robusta study: a run killed with kill -9 and resumed ends with the store of an uninterrupted run', { timeout: 900_000 }, async () => {
@@ -137,7 +151,9 @@ test('robusta study: a run killed with kill -9 and resumed ends with the store o
       await exited;
     }
     assert.ok(interrupted, 'could not catch a run mid-training in 3 attempts');
-    await sleep(1500); // the workers notice their parent is gone within a second and exit
+    // The workers notice that their parent is gone (within a second, or at their next batch) and exit.
+    for (let i = 0; i < 100 && processesUsing(storeB).length > 0; i++) await sleep(100);
+    assert.deepEqual(processesUsing(storeB), [], 'workers outlived the killed command');
     const killed = await snapshot(storeB);
     assert.ok(killed.statuses.some((s) => !s.endsWith('=done')), 'the kill left no unfinished run');
     const b = cli(['study', 'run', tinySpec, '--dir', join(root, 'b'), '--json']);

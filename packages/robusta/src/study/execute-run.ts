@@ -32,7 +32,7 @@ export interface ExecuteRunOptions {
   runsDir: string;
   worker: string;
   leaseMs: number;
-  /** Called at every training batch (a place to notice that the parent died). */
+  /** Called at every training batch and before every measure (a place to notice that the parent died). */
   onBatch?: () => void;
   /** Datasets cached by the worker across runs. */
   datasets: DatasetCache;
@@ -134,7 +134,7 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
         trainSource = trainSubset;
       }
       const report = computeMeasures(net, { train: trainSource, test: splits.test }, {
-        ...plan.measureSettings, measures: plan.measures, initialState: initial,
+        ...plan.measureSettings, measures: plan.measures, initialState: initial, onProgress: check,
       });
       if (lost) throw new LeaseLostError(run.id);
       const values = report.measures.map((m) => ({

@@ -60,7 +60,7 @@ export async function runStudyLocal(o: LocalRunOptions): Promise<LocalRunSummary
   let stopping = false;
 
   const spawnWorker = (): void => {
-    const child = fork(script, [store.location, plan.name, o.runsDir, String(o.leaseMs ?? 120_000)], {
+    const child = fork(script, [store.location, plan.name, o.runsDir, String(o.leaseMs ?? 600_000)], {
       env: { ...process.env, ROBUSTA_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

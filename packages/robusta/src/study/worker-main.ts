@@ -1,7 +1,8 @@
 // The entry point of a local worker process (the local pool forks it):
 //   node worker-main.js <store> <study> <runsDir> [leaseMs]
-// It exits as soon as its parent is gone (its ppid changes), leaving its run to be reclaimed, so a
-// killed `robusta study run` leaves no orphan training behind.
+// It exits as soon as its parent is gone, leaving its run to be reclaimed, so a killed
+// `robusta study run` leaves no orphan training behind. (Node's process.ppid is read once at start-up,
+// so the parent is probed with signal 0 instead.)
 import { openStore } from './store/open.js';
 import { runWorker } from './worker.js';
 
@@ -12,7 +13,11 @@ if (!storePath || !study || !runsDir) {
 }
 const parent = process.ppid;
 const watchParent = (): void => {
-  if (process.ppid !== parent) process.exit(3);
+  try {
+    process.kill(parent, 0);
+  } catch {
+    process.exit(3);
+  }
 };
 const timer = setInterval(watchParent, 1000);
 timer.unref();

@@ -9,13 +9,16 @@ export interface WorkerOptions {
   store: StudyStore;
   study: string;
   runsDir: string;
-  /** Lease length; the worker renews it every quarter of it while it works. Default 120 s. */
+  /**
+   * Lease length; the worker renews it every quarter of it while it works (between training batches
+   * and between measures, so one measure must take less than the lease). Default 600 s.
+   */
   leaseMs?: number;
   /** Worker id (default host:pid). */
   worker?: string;
   /** Stop after this many runs (default: no limit). */
   maxRuns?: number;
-  /** Called at every training batch (e.g. to exit when the parent process died). */
+  /** Called at every training batch and before every measure (e.g. to exit when the parent process died). */
   onBatch?: () => void;
   log?: (line: string) => void;
 }
@@ -47,7 +50,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const plan = await o.store.getPlan(o.study);
   if (!plan) throw new Error(`the store ${o.store.location} has no study '${o.study}'`);
   const worker = o.worker ?? workerId();
-  const leaseMs = o.leaseMs ?? 120_000;
+  const leaseMs = o.leaseMs ?? 600_000;
   const log = o.log ?? (() => {});
   const datasets = new DatasetCache();
   const summary: WorkerSummary = { done: [], failed: [], lost: [] };
