@@ -2,11 +2,12 @@
 # Installs what robusta needs on a fresh Debian machine (as root) and builds it:
 #   libtorch (Debian's libtorch-dev; or LIBTORCH=/path/to/libtorch for a CUDA/pip build),
 #   PyTorch for Python (the reference oracle of the tests), Chromium for the dashboard tests,
+#   PostgreSQL, Slurm (slurm-wlm) and munge for the cluster tests (they start their own instances),
 #   npm dependencies, the native addon and the TypeScript packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3-torch python3-torchvision python3-scipy chromium fonts-dejavu-core g++ make)
+apt_packages=(python3-torch python3-torchvision python3-scipy chromium fonts-dejavu-core g++ make postgresql slurm-wlm munge)
 [ -z "${LIBTORCH:-}" ] && apt_packages+=(libtorch-dev)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,4 +1,4 @@
-// Real services for the store and cluster tests: a throw-away PostgreSQL cluster started by
+// Real services for the store and cluster tests: a throw-away PostgreSQL cluster or single-node Slurm started by
 // scripts/test-services.sh in a temporary folder, stopped after the tests. When it cannot start the
 // tests skip with the script's reason — except under CI=true, where only a documented impossibility of
 // the machine (exit 78) may skip.

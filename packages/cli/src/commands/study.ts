@@ -260,7 +260,7 @@ function slurmSubmission(where: Located, store: study.StudyStore, o: Record<stri
     sharedDir: resolve(where.dir!),
     storeLocation: study.isPostgresUrl(where.storePath) ? store.location : resolve(where.storePath),
     workerCommand: [process.execPath, resolve(process.argv[1]!)],
-    leaseSeconds: o.lease === undefined ? 120 : parseInteger('lease', o.lease as string, undefined, 1),
+    leaseSeconds: o.lease === undefined ? 600 : parseInteger('lease', o.lease as string, undefined, 1),
     threads: threads ?? where.plan!.execution.threads ?? resources.cpusPerTask ?? 1,
   };
 }

@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runSlurmTask(o: SlurmTaskOptions): Promise<WorkerSummary & { waits: number }> {
   const worker = o.worker ?? taskWorkerId();
-  const leaseMs = o.leaseMs ?? 120_000;
+  const leaseMs = o.leaseMs ?? 600_000;
   const watchMs = o.watchMs ?? leaseMs / 2;
   const log = o.log ?? (() => {});
   const total: WorkerSummary & { waits: number } = { done: [], failed: [], lost: [], waits: 0 };
