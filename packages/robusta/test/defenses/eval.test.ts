@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import * as torch from '@robusta/torch';
 import { type Tensor } from '@robusta/torch';
 import { Linear, Sequential, Flatten } from '../../src/nn/index.js';
+import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import { benchmarkRobustness, epsString, pgdAccuracy, robustGeneralizationGap } from '../../src/eval/index.js';
+import { referencePrelude } from '../attacks/helpers.js';
 
 // One intra-op thread: test files run side by side on few cores, where libtorch's spinning threads oversubscribe.
 torch.setNumThreads(1);
@@ -112,17 +114,27 @@ test('benchmark: clean, FGSM and PGD accuracy in a table and a RobustBench entry
   model.dispose();
 });
 
-test('benchmark with AutoAttack (reduced budget) on a 5-class net: AA ≤ clean, L2 threat model, typed errors', () => {
+test('benchmark with AutoAttack (reduced budget) on a 5-class net: AA equals the plain-PyTorch AutoAttack pipeline, L2 threat model, typed errors', { skip: pyTorchSkip() }, () => {
   torch.manualSeed(5);
   const model = new Sequential(new Flatten(), new Linear(36, 5));
-  const x = torch.rand([12, 1, 6, 6]);
+  const x = torch.rand([40, 1, 6, 6]);
   const y = torch.tidy(() => model.forward(x).argmax(1)); // all correct when clean
   const r = benchmarkRobustness(model, { x, y }, {
-    modelName: 'm', dataset: 'cifar10', eps: 8 / 255, n: 12, attacks: ['pgd', 'autoattack'], pgdSteps: 5,
+    modelName: 'm', dataset: 'cifar10', eps: 8 / 255, n: 40, attacks: ['pgd', 'autoattack'], pgdSteps: 5,
     autoAttack: { steps: 5, nQueries: 20 },
   });
   assert.equal(r.cleanAccuracy, 1);
-  assert.ok(r.robustAccuracy.AutoAttack! <= 1);
+  // The same pipeline (APGD-CE → APGD-T → FAB-T → Square, seed 0, 4 target classes) in plain PyTorch.
+  const weights = model.stateDict();
+  const ref = runPython<{ robust: number; stages: number[] }>(`${referencePrelude()}
+W, b = T(INPUT['w']), T(INPUT['b'])
+robust, _, stages = autoattack(lambda v: F.linear(v.flatten(1), W, b), T(INPUT['x']), T(INPUT['y']), 8 / 255, 'Linf', 5, 9, 20)
+OUTPUT = {'robust': int(robust.sum()), 'stages': stages}
+`, { w: weights.get('1.weight')!, b: weights.get('1.bias')!, x, y });
+  torch.dispose([...weights.values()]);
+  if (process.env.ROBUSTA_TEST_VERBOSE) console.log(`AutoAttack stages ${ref.stages.join(", ")}`);
+  assert.equal(r.robustAccuracy.AutoAttack, ref.robust / 40, `AutoAttack ${r.robustAccuracy.AutoAttack} vs PyTorch ${ref.robust}/40 (stages ${ref.stages.join(', ')})`);
+  assert.ok(ref.robust < 40 && ref.stages[0]! > ref.robust, `AutoAttack fooled ${40 - ref.robust} of 40, its later stages ${ref.stages[0]! - ref.robust}: a weak check`);
   assert.ok(r.worstCaseAccuracy <= Math.min(r.robustAccuracy.AutoAttack!, r.robustAccuracy['PGD-5']!));
   assert.equal(r.robustbench.eps, '8/255');
   assert.equal(r.robustbench.autoattack_acc, (100 * r.robustAccuracy.AutoAttack!).toFixed(2));
