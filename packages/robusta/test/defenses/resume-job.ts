@@ -48,6 +48,6 @@ export async function runResumeJob(a: ResumeJobArgs): Promise<void> {
       }
     },
   });
-  await trainer.fit();
-  process.stdout.write('DONE\n');
+  const summary = await trainer.fit();
+  process.stdout.write(`DONE resumedFrom=${summary.resumedFrom} epochsRun=${summary.epochsRun}\n`);
 }
