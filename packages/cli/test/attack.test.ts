@@ -7,10 +7,10 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasPyTorch, pythonPath } from '@robusta/torch/testing';
+import { pyTorchSkip, pythonPath } from '@robusta/torch/testing';
 
 const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const skip = !hasPyTorch() && 'PyTorch (python3-torch) is not installed';
+const skip = pyTorchSkip();
 
 test('robusta attack: tutorial targeted attack on ResNet-18 matches PyTorch', { skip, timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'robusta-attack-'));

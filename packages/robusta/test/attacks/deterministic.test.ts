@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import test from 'node:test';
-import { hasPyTorch, runPython } from '@robusta/torch/testing';
+import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import { type Tensor, tidy } from '@robusta/torch';
 import type { Attack } from '../../src/attacks/attack.js';
 import { BIM } from '../../src/attacks/bim.js';
@@ -53,7 +53,7 @@ const cases: Case[] = [
   { name: 'DeepFool', make: (m) => new DeepFool(m, { steps: 50, overshoot: 0.02 }), py: 'deepfool(M, x, y, 50, 0.02)', tol: 1e-5 },
 ];
 
-test('deterministic attacks match plain-PyTorch implementations (trained MLP and CNN, 16 MNIST digits)', { skip: !hasPyTorch() }, () => {
+test('deterministic attacks match plain-PyTorch implementations (trained MLP and CNN, 16 MNIST digits)', { skip: pyTorchSkip() }, () => {
   const models = { mlp: trainedMnistModel('mlp'), cnn: trainedMnistModel('cnn') };
   const { images, labels } = loadMnist('t10k', 100, 16);
   const targets = tidy(() => labels.add(3).remainder(10));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arange, cuda, dispose, memoryStats, tidy } from '@robusta/torch';
-import { hasPyTorch, runPython } from '@robusta/torch/testing';
+import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import {
   centerCrop, cropFlipAugmentation, DataLoader, encodeJpeg, encodePng, ImageFolder, resize, Rng, subset, TensorDataset, toTensor,
   WorkerPool, WorkerTaskError, type Batch, type Dataset,
@@ -151,7 +151,7 @@ function makeImageTree(): { root: string; files: string[] } {
   return { root, files };
 }
 
-test('ImageFolder: classes and samples ordered exactly like torchvision.datasets.ImageFolder', { skip: !hasPyTorch() }, () => {
+test('ImageFolder: classes and samples ordered exactly like torchvision.datasets.ImageFolder', { skip: pyTorchSkip() }, () => {
   const { root } = makeImageTree();
   try {
     const ds = new ImageFolder(root, { transform: (img) => toTensor(centerCrop(resize(img, 12), 12)) });
@@ -245,7 +245,7 @@ test('worker threads never load @robusta/torch: the decode task module graph is 
   for (const spec of bare) assert.ok(!spec.includes('torch'), `a worker module imports ${spec}`);
 });
 
-test('DataLoader on CUDA: batches and augmentations on the GPU equal the CPU ones', { skip: !cuda.isAvailable() }, () => {
+test('DataLoader on CUDA: batches and augmentations on the GPU equal the CPU ones', { skip: !cuda.isAvailable() && 'no CUDA device' }, () => {
   const ds = tidy(() => new TensorDataset(arange(0, 6 * 3 * 8 * 8).float().reshape([6, 3, 8, 8]), arange(0, 6)));
   const gpu = ds.to('cuda');
   try {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispose, manualSeed, memoryStats, tensor, tidy, type Tensor } from '@robusta/torch';
-import { hasPyTorch, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
+import { pyTorchSkip, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
 import {
   centerCrop, cropAt, CIFAR10_MEAN, CIFAR10_STD, encodePng, flipWhere, IMAGENET_MEAN, IMAGENET_STD, normalize, randomCrop,
   randomCropOffsets, randomFlipMask, randomHorizontalFlip, readImageTensor, resize, resizedSize, Rng, toTensor,
@@ -37,7 +37,7 @@ const cases: Case[] = [
   { w: 300, h: 230, py: 'T.Compose([T.Resize(256), T.CenterCrop(224)])', ts: (x) => centerCrop(resize(x, 256), 224) },
 ];
 
-test('resize and centerCrop equal torchvision on PIL images (bilinear with antialiasing)', { skip: !hasPyTorch() }, () => {
+test('resize and centerCrop equal torchvision on PIL images (bilinear with antialiasing)', { skip: pyTorchSkip() }, () => {
   const paths = cases.map((c, i) => {
     const p = join(dir, `case${i}.png`);
     writeFileSync(p, encodePng(testImage(c.w, c.h, i + 10)));
@@ -87,7 +87,7 @@ test('resize works on batches and float images (a constant stays constant)', () 
   });
 });
 
-test('toTensor and normalize equal torchvision ToTensor + Normalize', { skip: !hasPyTorch() }, () => {
+test('toTensor and normalize equal torchvision ToTensor + Normalize', { skip: pyTorchSkip() }, () => {
   const p = join(dir, 'norm.png');
   writeFileSync(p, encodePng(testImage(9, 7, 3)));
   const ref = runPython<PyTensor>(`

@@ -5,14 +5,14 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@robusta/torch';
 import { type Tensor, tidy } from '@robusta/torch';
-import { hasPyTorch, runPython, type PyTensor } from '@robusta/torch/testing';
+import { pyTorchSkip, runPython, type PyTensor } from '@robusta/torch/testing';
 import { AT, AWP, FastAT, MART, Standard, TRADES, type AdversarialDefense, type DefenseLoss } from '../../src/defenses/index.js';
 import { PY_TINY_CONV_NET, relativeError, stateObject, tinyConvNet } from './tiny-model.js';
 
 // One intra-op thread: test files run side by side on few cores, where libtorch's spinning threads oversubscribe.
 torch.setNumThreads(1);
 
-const skip = !hasPyTorch() && 'python3 with torch is not available';
+const skip = pyTorchSkip();
 
 const N = 8;
 const EPS = 0.1;

@@ -4,7 +4,7 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, memoryStats, noGrad, rand, type Tensor, tidy } from '@robusta/torch';
-import { hasPyTorch } from '@robusta/torch/testing';
+import { pyTorchSkip } from '@robusta/torch/testing';
 import { BasicBlock, Bottleneck, createModel, DATASET_STATS, type ModelOptions, PreActResNet, ResNet, WideResNet } from '../../src/models/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { PY_MODELS } from './support/reference-models.js';
@@ -54,7 +54,7 @@ OUTPUT = True
 
 const tmp = makeTempDir();
 after(() => tmp.remove());
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 const reference = once(() => runPy(SCRIPT, {
   dir: tmp.dir, cases: CASES, mean: DATASET_STATS.cifar10.mean, std: DATASET_STATS.cifar10.std,
 }));

@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { manualSeed, tidy } from '@robusta/torch';
-import { hasPyTorch } from '@robusta/torch/testing';
+import { pyTorchSkip } from '@robusta/torch/testing';
 import { createModel, MODEL_NAMES, type ModelOptions } from '../../src/models/index.js';
 import { WideResNet } from '../../src/models/wide-resnet.js';
 import { Bottleneck, ResNet } from '../../src/models/resnet.js';
@@ -49,7 +49,7 @@ for name, make in [('mnist-cnn', mnist_cnn), ('cifar-cnn', cifar_cnn), ('preact-
 OUTPUT = {'keys': keys, 'inits': inits}
 `;
 
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 const ref = once(() => runPy<Reference>(SCRIPT));
 
 function shapesOf(m: Module): [string, number[]][] {

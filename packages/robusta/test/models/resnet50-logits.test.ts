@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { dispose, noGrad, tensor } from '@robusta/torch';
-import { hasPyTorch, pythonPath } from '@robusta/torch/testing';
+import { pyTorchSkip, pythonPath } from '@robusta/torch/testing';
 import { loadStateDict } from '../../src/io/index.js';
 import { createModel } from '../../src/models/index.js';
 
-test('ResNet-50 saved by torchvision gives the same logits in robusta (eval mode)', { skip: !hasPyTorch() && 'no PyTorch', timeout: 180_000 }, () => {
+test('ResNet-50 saved by torchvision gives the same logits in robusta (eval mode)', { skip: pyTorchSkip(), timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'robusta-r50-'));
   try {
     execFileSync(pythonPath(), ['-c', `

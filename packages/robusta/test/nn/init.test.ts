@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { empty, manualSeed, type Tensor, tidy } from '@robusta/torch';
-import { hasPyTorch, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
+import { pyTorchSkip, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
 import { BatchNorm2d, Conv2d, init, Linear } from '../../src/nn/index.js';
 import { once } from './support/python.js';
 
@@ -79,7 +79,7 @@ test('kaiming, xavier and constant initialisers have the documented statistics',
   assert.throws(() => init.kaimingUniform_(empty([5])), /at least 2 dims/);
 }));
 
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 const SEED = 4242;
 const reference = once(() => runPython<Record<string, PyTensor>>(`
 import torch.nn as nn

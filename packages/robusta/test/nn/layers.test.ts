@@ -3,14 +3,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { F, manualSeed, noGrad, rand, randn, tensor, type Tensor, tidy } from '@robusta/torch';
-import { hasPyTorch, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
+import { pyTorchSkip, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GELU, Identity, LeakyReLU, Linear, MaxPool2d,
   type Module, Normalize, ReLU, Sequential, SiLU, Sigmoid, Softplus, Tanh,
 } from '../../src/nn/index.js';
 import { once } from './support/python.js';
 
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 
 const stateOf = (m: Module): Record<string, Tensor> => Object.fromEntries(m.stateDict());
 

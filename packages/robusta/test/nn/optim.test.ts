@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { F, manualSeed, memoryStats, randint, randn, type Tensor, tidy, zeros } from '@robusta/torch';
-import { hasPyTorch, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
+import { pyTorchSkip, maxAbsDiff, runPython, type PyTensor } from '@robusta/torch/testing';
 import { Linear, Module, ReLU, Sequential } from '../../src/nn/index.js';
 import {
   Adam, AdamW, CosineAnnealingLR, type LRScheduler, MultiStepLR, OneCycleLR, type Optimizer, SGD,
@@ -113,7 +113,7 @@ for c in INPUT['configs']:
 OUTPUT = out
 `;
 
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 const reference = once(() => runPython<Record<string, PyTensor>>(SCRIPT, {
   X, Y, init: INIT, configs: CONFIGS.map((c) => ({ name: c.name, py: c.py, sched: c.pySched ?? null })),
 }));

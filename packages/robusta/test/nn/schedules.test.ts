@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { zeros } from '@robusta/torch';
-import { hasPyTorch } from '@robusta/torch/testing';
+import { pyTorchSkip } from '@robusta/torch/testing';
 import {
   Adam, CosineAnnealingLR, ExponentialLR, LinearLR, linearWarmup, type LRScheduler, MultiStepLR, OneCycleLR, SequentialLR, SGD, StepLR,
 } from '../../src/optim/index.js';
@@ -79,7 +79,7 @@ for c in INPUT:
 OUTPUT = out
 `;
 
-const skip = !hasPyTorch() && 'reference PyTorch not available';
+const skip = pyTorchSkip();
 const reference = once(() => runPy<Record<string, { lrs: number[][]; momenta: number[][] }>>(SCRIPT,
   CASES.map((c) => ({ name: c.name, py: c.py, epochs: c.epochs, adam: c.adam ?? false }))));
 
