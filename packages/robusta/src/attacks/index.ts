@@ -25,3 +25,12 @@ export {
   type EvaluationResult,
 } from './evaluate.js';
 export { TutorialSGD, type TutorialSGDOptions } from './tutorial-sgd.js';
+export { SPSA, type SPSAOptions } from './spsa.js';
+export { EADL1, EADEN, ElasticNetAttack, type EADOptions, type EADDecisionRule } from './ead.js';
+export { SparseFool, type SparseFoolOptions, linearSolver } from './sparsefool.js';
+export { JSMA, type JSMAOptions } from './jsma.js';
+export { differentialEvolution, type EvolutionOptions, type EvolutionResult } from './differential-evolution.js';
+export { OnePixel, type OnePixelOptions } from './onepixel.js';
+export { Pixle, type PixleOptions, type PixelMapping, type PatchSide } from './pixle.js';
+export { MultiAttack, type MultiAttackOptions } from './multiattack.js';
+export { LGV, type LGVOptions, type TrainableClassifier, type TrainBatches, type WeightSnapshot } from './lgv.js';
