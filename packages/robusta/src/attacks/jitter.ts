@@ -26,10 +26,12 @@ export interface JitterOptions extends AttackOptions {
  * PGD on a jittered, scale-free loss that keeps pushing misclassified examples towards other classes
  * at a smaller perturbation:
  *   ẑ = softmax(s·z/||z||∞) + σ·N(0, I),   L = mean_c (ẑ_c − onehot(y)_c)²   (targeted: −mean_c (ẑ_c − onehot(t)_c)²),
- *   L ← L/||x^t − x||∞ where the prediction is already wrong (≠ y, also when targeted) and x^t ≠ x,
+ *   L ← L/||x^t − x||∞ where the attack already succeeds (prediction ≠ y; targeted: = t) and x^t ≠ x,
  *   x^{t+1} = Π_{B∞(x, ε) ∩ [0,1]}(x^t + α·sign(∇ₓ L)).
  * The division is part of the graph (its gradient reaches x^t through ||x^t − x||∞). The start and the
- * jitter come from torch's generator (seed the attack).
+ * jitter come from torch's generator (seed the attack). Returns the last iterate, as torchattacks.
+ * Targeted, torchattacks divides where prediction ≠ the labels it was given: the targets in its
+ * by-label mode (the examples not yet at the target), the true labels in its random/least-likely modes.
  */
 export class Jitter extends Attack {
   readonly eps: number;
@@ -57,14 +59,15 @@ export class Jitter extends Attack {
         const grad = enableGrad(() => {
           const x = adv.detach().requiresGrad_(true);
           const logits = this.forward(x);
-          const wrong = logits.argmax(1).ne(labels);
+          const pred = logits.argmax(1);
+          const fooled = targets ? pred.eq(targets) : pred.ne(labels);
           const scaled = F.softmax(logits.mul(this.scale).div(logits.norm(Infinity, { dim: 1, keepdim: true })), 1);
           const jittered = this.std !== 0 ? scaled.add(randnLike(scaled).mul(this.std)) : scaled;
           const distance = F.mseLoss(jittered, goal, { reduction: 'none' }).mean(1);
           const loss = targets ? distance.neg() : distance;
           const r = flatNorm(x.sub(images), Infinity);
           // Dividing by 1 elsewhere (not a where() of a division) keeps 0/0 out of the backward pass.
-          const divide = wrong.logicalAnd(r.ne(0));
+          const divide = fooled.logicalAnd(r.ne(0));
           const objective = loss.div(where(divide, r, onesLike(r)));
           return autograd.grad(objective.sum(), [x])[0]!;
         });

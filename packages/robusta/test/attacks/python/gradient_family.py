@@ -272,7 +272,8 @@ def jitter(model, x, y, eps, alpha, steps, scale, std, random_start, seed, t=Non
     for _ in range(steps):
         adv = adv.detach().requires_grad_(True)
         logits = model(adv)
-        wrong = logits.argmax(1) != y
+        pred = logits.argmax(1)
+        fooled = pred == t if t is not None else pred != y  # the attack already succeeds
         norm_z = torch.linalg.vector_norm(logits, float('inf'), dim=1, keepdim=True)
         hat_z = F.softmax(scale * logits / norm_z, dim=1)
         if std != 0:
@@ -282,7 +283,7 @@ def jitter(model, x, y, eps, alpha, steps, scale, std, random_start, seed, t=Non
         if t is not None:
             cost = -cost
         norm_r = vnorm(adv - x, float('inf'))
-        mask = wrong & (norm_r != 0)
+        mask = fooled & (norm_r != 0)
         cost = cost.clone()
         cost[mask] = cost[mask] / norm_r[mask]
         g, = torch.autograd.grad(cost.sum(), [adv])
