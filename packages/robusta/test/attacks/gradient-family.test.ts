@@ -164,6 +164,11 @@ const cases: Case[] = [
     make: (m) => new TIFGSM(m, { eps: 0.1, alpha: 0.02, kernelName: 'uniform', lenKernel: 5, diversityProb: 1, seed: 14, mode: 'targeted' }),
     py: "tifgsm(M, x, y, 0.1, 0.02, 10, 0.0, 'uniform', 5, 3, 0.9, 1.0, False, 14, t=t)", targeted: true, budget: linf(0.1),
   },
+  {
+    // An even kernel: 'same' padding is one more after than before (PyTorch's padding='same' in the reference).
+    name: 'TIFGSM-even-kernel', make: (m) => new TIFGSM(m, { eps: 0.1, alpha: 0.02, lenKernel: 6, nsig: 2, diversityProb: 0, seed: 15 }),
+    py: "tifgsm(M, x, y, 0.1, 0.02, 10, 0.0, 'gaussian', 6, 2, 0.9, 0.0, False, 15)", models: ['mlp', 'rgb'], budget: linf(0.1),
+  },
   { name: 'NIFGSM', make: (m) => new NIFGSM(m, { eps: 0.1, alpha: 0.02, steps: 10 }), py: 'nifgsm(M, x, y, 0.1, 0.02, 10, 1.0)', budget: linf(0.1) },
   {
     name: 'NIFGSM-targeted', make: (m) => new NIFGSM(m, { eps: 0.1, alpha: 0.02, steps: 10, decay: 0.8, mode: 'targeted' }),
