@@ -2,10 +2,8 @@
 // (python/other_family.py) on the same models, inputs and seeds, per example; and their defining
 // properties (budget, [0, 1], sparsity, query counts).
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import test from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import { type Tensor, tidy } from '@robusta/torch';
 import type { Attack } from '../../src/attacks/attack.js';
@@ -13,16 +11,8 @@ import { EADEN, EADL1 } from '../../src/attacks/ead.js';
 import { JSMA } from '../../src/attacks/jsma.js';
 import { SparseFool } from '../../src/attacks/sparsefool.js';
 import { SPSA } from '../../src/attacks/spsa.js';
-import { loadMnist, maxDiff, readTensors, referencePrelude, trainedMnistModel, writeTensors } from './helpers.js';
-
-/** reference.py, then other_family.py (both stay in the source tree). */
-export function otherFamilyPrelude(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'python', 'other_family.py'), join(here, '..', '..', '..', 'test', 'attacks', 'python', 'other_family.py')];
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) throw new Error(`python/other_family.py not found near ${here}`);
-  return `${referencePrelude()}exec(compile(open(${JSON.stringify(path)}).read(), ${JSON.stringify(path)}, 'exec'))\n`;
-}
+import { loadMnist, maxDiff, readTensors, trainedMnistModel, writeTensors } from './helpers.js';
+import { otherFamilyPrelude } from './other-family-prelude.js';
 
 interface Case {
   name: string;
