@@ -131,32 +131,58 @@ export function accuracy(model: Classifier, images: Tensor, labels: Tensor): num
   return tidy(() => torch.noGrad(() => model.forward(images).argmax(1).eq(labels).to({ dtype: 'float32' }).mean().item()));
 }
 
+/** What a cached model's weights depend on; its hash names the cache file. */
+interface TrainingRecipe {
+  kind: 'mlp' | 'cnn';
+  initSeed: number;
+  steps: number;
+  lr: number;
+  batch: number;
+  seed: number;
+  examples: number;
+}
+
+/**
+ * The cache key of trained weights: a hash of everything that produced them — the recipe, the source
+ * of the functions that build and train the model (init, forward, SGD loop, MNIST reader), the
+ * training images and labels, the libtorch version and the thread count. A change to any of them
+ * trains afresh instead of reusing weights another version of the code made.
+ */
+function weightsKey(recipe: TrainingRecipe, data: { images: Tensor; labels: Tensor }): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ recipe, libtorch: torch.libtorchVersion(), threads: torch.getNumThreads() }));
+  const model = recipe.kind === 'mlp' ? MLP : TinyCNN;
+  // A class's source text includes its methods (init, logits; forward in the base class).
+  for (const source of [model, WeightModel, train, loadMnist, keepAll]) h.update(String(source));
+  for (const t of [data.images, data.labels]) h.update(new Uint8Array(t.contiguous().data().buffer));
+  return h.digest('hex').slice(0, 16);
+}
+
 /**
  * A model trained on 3000 MNIST digits (a few hundred SGD steps), cached in the temp dir so the
- * test files share one training run.
+ * test files share one training run; the file name is a hash of everything that produced the weights.
  */
 export function trainedMnistModel(kind: 'mlp' | 'cnn'): MLP | TinyCNN {
-  const steps = kind === 'mlp' ? 400 : 300;
-  const tag = createHash('sha256').update(`${kind}-v1-${steps}`).digest('hex').slice(0, 12);
+  const recipe: TrainingRecipe = { kind, initSeed: kind === 'mlp' ? 1 : 2, steps: kind === 'mlp' ? 400 : 300, lr: 0.05, batch: 64, seed: 0, examples: 3000 };
+  const data = loadMnist('train', 0, recipe.examples);
   const dir = join(tmpdir(), 'robusta-attack-tests');
-  const file = join(dir, `${kind}-${tag}.json`);
-  const fresh = kind === 'mlp' ? MLP.init(1) : TinyCNN.init(2);
+  const file = join(dir, `${kind}-${weightsKey(recipe, data)}.json`);
+  const fresh = kind === 'mlp' ? MLP.init(recipe.initSeed) : TinyCNN.init(recipe.initSeed);
   const cached = readCachedWeights(file, fresh.weights);
   if (cached) {
     for (const [k, v] of Object.entries(cached)) tidy(() => { fresh.weights[k]!.copy_(tensor(v.data, { shape: v.shape })); });
-    return fresh;
+  } else {
+    train(fresh, data.images, data.labels, recipe.steps, recipe.lr, recipe.batch, recipe.seed);
+    mkdirSync(dir, { recursive: true });
+    const out: SavedWeights = {};
+    for (const [k, v] of Object.entries(fresh.weights)) out[k] = { shape: v.shape, data: v.toFlatArray() };
+    // Written under a private name then renamed: concurrent test processes never read a partial file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(out));
+    renameSync(tmp, file);
   }
-  const data = loadMnist('train', 0, 3000);
-  train(fresh, data.images, data.labels, steps, kind === 'mlp' ? 0.05 : 0.05);
   data.images.dispose();
   data.labels.dispose();
-  mkdirSync(dir, { recursive: true });
-  const out: SavedWeights = {};
-  for (const [k, v] of Object.entries(fresh.weights)) out[k] = { shape: v.shape, data: v.toFlatArray() };
-  // Written under a private name then renamed: concurrent test processes never read a partial file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(out));
-  renameSync(tmp, file);
   return fresh;
 }
 
