@@ -66,4 +66,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A command may set process.exitCode itself (e.g. failed study runs); main's code only overrides a success.
+const code = await main(process.argv.slice(2));
+process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);

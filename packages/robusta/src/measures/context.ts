@@ -74,6 +74,12 @@ export class DefaultMeasureContext implements MeasureContext {
       const source = this.data[split];
       if (!source) throw new MeasureError(`measures: no ${split} examples were given`);
       e = firstExamples(source, this.settings.n, `measures (${split} examples)`);
+      const device = this.model.device;
+      if (e.x.device !== device) {
+        const moved = tidy(() => ({ x: keep(e!.x.to({ device })), y: keep(e!.y.to({ device })) }));
+        dispose(e);
+        e = moved;
+      }
       this.cache.set(split, e);
     }
     return e;

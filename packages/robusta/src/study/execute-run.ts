@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { dispose, type Tensor, tidy } from '@robusta/torch';
+import { type Device, dispose, type Tensor, tidy } from '@robusta/torch';
 import type { ImageTensorDataset } from '../data/dataset.js';
 import { loadStateDict } from '../io/torch-file.js';
 import { computeMeasures } from '../measures/compute.js';
@@ -82,13 +82,14 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
     }
   };
   const out = join(o.runsDir, run.id);
+  const device = plan.execution?.device ?? null;
   const splits = await o.datasets.get(plan.dataset);
 
   if (run.job) {
     renew('train');
     const epochWrites: Promise<void>[] = [];
     const started = performance.now();
-    const { net, summary } = await runTrainJob({ ...run.job, out }, {
+    const { net, summary } = await runTrainJob({ ...run.job, out, device: (device ?? undefined) as Device | undefined }, {
       progress: 'none',
       onBatch: check,
       onEpoch: (m) => {
@@ -116,6 +117,7 @@ export async function executeRun(run: StoredRun, o: ExecuteRunOptions): Promise<
     const weightsPath = run.job ? join(out, checkpoint === 'best' ? 'best.pt' : 'last.pt') : run.given!.weights;
     const initPath = run.job ? join(out, 'init.pt') : run.given!.init;
     const net = makeModel(run, plan.dataset, splits.train.classes.length);
+    if (device && device !== 'cpu') net.to(device as Device);
     const initial = initPath && existsSync(initPath) ? loadStateDict(initPath) : null;
     let trainSource: ExampleSource = splits.train;
     let trainSubset: { x: Tensor; y: Tensor } | null = null;

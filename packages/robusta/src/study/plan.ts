@@ -39,7 +39,8 @@ export interface StudyPlan {
   runs: PlannedRun[];
   measures: string[];
   measureSettings: MeasureSettings;
-  execution: { workers: number | null; threads: number | null };
+  /** Where runs train and are measured (not part of a run's id: the same experiment on another device). */
+  execution: { workers: number | null; threads: number | null; device?: string | null };
   /** Hash of the resolved plan (runs and measures). */
   hash: string;
 }
@@ -121,7 +122,9 @@ export function planStudy(spec: StudySpec, specDir = '.'): StudyPlan {
   }
   const plan = {
     name: spec.name, description: spec.description ?? '', dataset, kind: spec.kind, axes: axesShown, runs,
-    measures: names, measureSettings, execution: { workers: spec.execution?.workers ?? null, threads: spec.execution?.threads ?? null },
+    measures: names, measureSettings, execution: {
+      workers: spec.execution?.workers ?? null, threads: spec.execution?.threads ?? null, device: spec.execution?.device ?? null,
+    },
   };
   return { ...plan, hash: hashOf({ runs: runs.map((r) => r.id), measures: names }).slice(0, 16) };
 }

@@ -10,7 +10,7 @@
 //   measures: all                # or cheap, or a list of names
 //   skip_measures: [input-margin-linf]
 //   measure_settings: { n: 1000, batch_size: 250 }
-//   execution: { workers: 2, threads: 1 }
+//   execution: { workers: 2, threads: 1, device: cpu }     # or cuda, cuda:1 (a CUDA libtorch)
 //   slurm: { partition: gpu, gpus: 1, cpus_per_task: 8, mem: 32G, time: '12:00:00', array_parallelism: 16, shared_dir: /shared/studies/mini }
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
@@ -84,7 +84,11 @@ const gap = z.object({
 }).strict();
 
 const measureSettings = z.object({ n: positiveInt.optional(), batch_size: positiveInt.optional(), seed: z.number().int().nonnegative().optional() }).strict();
-const execution = z.object({ workers: positiveInt.optional(), threads: positiveInt.optional() }).strict();
+const execution = z.object({
+  workers: positiveInt.optional(),
+  threads: positiveInt.optional(),
+  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'device: cpu, cuda or cuda:N').optional(),
+}).strict();
 
 /** Slurm's --time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (or a number of minutes). */
 const SLURM_TIME = /^(\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/;

@@ -6,6 +6,7 @@
 // killed and resumed on the way.
 import { join } from 'node:path';
 import * as torch from '@robusta/torch';
+import type { Device } from '@robusta/torch';
 import { DataLoader } from '../data/loader.js';
 import { cropFlipAugmentation } from '../data/augment.js';
 import { createModel, isModelName, MODEL_NAMES } from '../models/registry.js';
@@ -41,6 +42,8 @@ export interface TrainJob {
   evalEps?: number;
   /** Seeds initialisation, data order, augmentation and attack starts (default 0). */
   seed?: number;
+  /** Where to train (default 'cpu'; 'cuda' needs a CUDA libtorch). Initialisation happens on the CPU, so it does not depend on the device. */
+  device?: Device;
 }
 
 export interface TrainJobHooks {
@@ -74,6 +77,7 @@ export async function runTrainJob(job: TrainJob, hooks: TrainJobHooks = {}): Pro
   const testSet = await loadSplit(job.dataset, 'test');
   try {
     const net = createJobModel(job, trainSet.classes.length);
+    if (job.device && job.device !== 'cpu') net.to(job.device);
     const size = trainSet.images.shape[2]!;
     const seed = job.seed ?? 0;
     const loader = new DataLoader(trainSet, {
@@ -87,7 +91,7 @@ export async function runTrainJob(job: TrainJob, hooks: TrainJobHooks = {}): Pro
     const { schedule, interval } = makeSchedule(job.schedule ?? 'none', optimizer, job.epochs, loader.length, lr);
     const trainer = new Trainer({
       model: net, optimizer, defense, train: loader, epochs: job.epochs, outDir: job.out, schedule, scheduleInterval: interval,
-      test: testSet, evaluation: { n: job.evalN ?? 1000, eps: job.evalEps ?? budget.eps }, seed,
+      test: testSet, evaluation: { n: job.evalN ?? 1000, eps: job.evalEps ?? budget.eps }, seed, device: job.device,
       progress: hooks.progress, progressStream: hooks.progressStream, onEpoch: hooks.onEpoch, onBatch: hooks.onBatch,
     });
     const summary = await trainer.fit();
