@@ -53,3 +53,8 @@ export { VNIFGSM, type VNIFGSMOptions } from './vnifgsm.js';
 export { PIFGSM, type PIFGSMOptions } from './pifgsm.js';
 export { PIFGSMPP, type PIFGSMPPOptions } from './pifgsmpp.js';
 export { Jitter, type JitterOptions } from './jitter.js';
+export { parseAttackSpecs, formatAttackSpec, AttackSpecError, type AttackSpec, type SpecArgument, type SpecValue } from './spec.js';
+export {
+  ATTACKS, createAttack, findAttack, readAttackSpec, attackDefaults, formatAttackList, formatDefault, snakeCase, normalizeName,
+  parseNumberText, type AttackEntry, type ParamSpec, type ParamKind, type ThreatModel, type AttackContext, type AttackServices,
+} from './registry.js';

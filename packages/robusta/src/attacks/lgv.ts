@@ -66,6 +66,8 @@ export class LGV extends Attack {
   readonly nbModelsEpoch: number;
   readonly wd: number;
   readonly nGrad: number;
+  /** The default base attack's (BIM's) options. */
+  readonly attackOptions: Omit<BIMOptions, 'mode' | 'seed'>;
   private readonly trainLoader: TrainBatches | undefined;
   private readonly copyModel: (() => TrainableClassifier) | undefined;
   private readonly makeAttack: (surrogate: Classifier, mode: 'untargeted' | 'targeted') => Attack;
@@ -85,8 +87,8 @@ export class LGV extends Attack {
     this.copyModel = options.copyModel;
     if (!this.copyModel && this.nGrad !== 1) throw new RangeError('LGV: nGrad other than 1 needs copyModel (surrogates then live in their own copies)');
     this.trainLoader = options.trainLoader;
-    const attackOptions = options.attackOptions ?? {};
-    this.makeAttack = options.attack ?? ((surrogate, mode) => new BIM(surrogate, { ...attackOptions, mode }));
+    this.attackOptions = { ...options.attackOptions };
+    this.makeAttack = options.attack ?? ((surrogate, mode) => new BIM(surrogate, { ...this.attackOptions, mode }));
   }
 
   /** The collected weights (live tensors owned by the attack). */
