@@ -10,7 +10,7 @@ import { pyTorchSkip, runPython, type PyTensor } from '@robusta/torch/testing';
 import { TensorDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { SGD } from '../../src/optim/sgd.js';
-import { CosineAnnealingLR } from '../../src/optim/schedules.js';
+import { CosineAnnealingLR, OneCycleLR } from '../../src/optim/schedules.js';
 import { loadStateDict, loadTorchFile, saveTorchFile } from '../../src/io/torch-file.js';
 import { AT, Standard, TRADES } from '../../src/defenses/index.js';
 import { Trainer, TrainingCheckpointError, loadTrainingCheckpoint, disposeCheckpoint, type EpochMetrics } from '../../src/train/index.js';
@@ -219,6 +219,63 @@ OUTPUT = {'params': params}
     resumedModel.dispose();
     optimizer.dispose();
     model.dispose();
+  } finally {
+    train.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('per-batch schedule (OneCycleLR): every batch\'s lr and momentum are PyTorch\'s, also across a resume after a crash mid-epoch', { skip: pyTorchSkip() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'robusta-trainer-'));
+  const train = syntheticTask(48, 6); // 3 batches of 16 per epoch, 3 epochs: 9 steps
+  const run = async (outDir: string, crashAt?: { epoch: number; batch: number }) => {
+    torch.manualSeed(0);
+    const model = tinyConvNet();
+    const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    const schedule = new OneCycleLR(optimizer, { maxLr: 0.5, totalSteps: 9 });
+    const seen: { at: string; lr: number; momentum: number }[] = [];
+    const trainer = new Trainer({
+      model, optimizer, schedule, scheduleInterval: 'batch', defense: new Standard(),
+      train: new DataLoader(train, { batchSize: 16, shuffle: true, seed: 2, workers: 0 }), epochs: 3, outDir, progress: 'none',
+      onBatch: ({ epoch, batch }) => {
+        if (crashAt && epoch === crashAt.epoch && batch === crashAt.batch) throw new Error('simulated crash');
+        // After the step and the schedule's step: the values the next batch will use.
+        seen.push({ at: `${epoch}.${batch}`, lr: optimizer.paramGroups[0]!.lr, momentum: optimizer.paramGroups[0]!.momentum as number });
+      },
+    });
+    try {
+      await trainer.fit();
+    } catch (e) {
+      if (!crashAt) throw e;
+    }
+    const weights = [...model.stateDict()].map(([k, t]) => [k, t.toFlatArray()] as const);
+    optimizer.dispose();
+    model.dispose();
+    return { seen, weights };
+  };
+  try {
+    const py = runPython<{ lr: number[]; momentum: number[] }>(`
+p = torch.nn.Parameter(torch.zeros(1))
+opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=9)
+lr, momentum = [], []
+for _ in range(9):
+    opt.step(); s.step()
+    lr.append(opt.param_groups[0]['lr']); momentum.append(opt.param_groups[0]['momentum'])
+OUTPUT = {'lr': lr, 'momentum': momentum}
+`);
+    const straight = await run(join(dir, 'straight'));
+    assert.deepEqual(straight.seen.map((v) => v.at), ['1.1', '1.2', '1.3', '2.1', '2.2', '2.3', '3.1', '3.2', '3.3']);
+    straight.seen.forEach((v, k) => {
+      assert.ok(Math.abs(v.lr - py.lr[k]!) < 1e-12, `lr after step ${k + 1}: ${v.lr} vs PyTorch ${py.lr[k]}`);
+      assert.ok(Math.abs(v.momentum - py.momentum[k]!) < 1e-12, `momentum after step ${k + 1}: ${v.momentum} vs PyTorch ${py.momentum[k]}`);
+    });
+    // Crash in epoch 2: last.pt holds epoch 1 (3 schedule steps); a fresh process resumes there.
+    await run(join(dir, 'crashed'), { epoch: 2, batch: 2 });
+    const resumed = await run(join(dir, 'crashed'));
+    assert.deepEqual(resumed.seen.map((v) => v.at), ['2.1', '2.2', '2.3', '3.1', '3.2', '3.3']);
+    resumed.seen.forEach((v, k) => assert.equal(v.lr, straight.seen[k + 3]!.lr, `lr after step ${k + 4} of the resumed run`));
+    assert.deepEqual(resumed.weights, straight.weights, 'the resumed run ends with the uninterrupted run\'s weights');
   } finally {
     train.dispose();
     rmSync(dir, { recursive: true, force: true });
