@@ -7,30 +7,41 @@
 import { F, noGrad, type Tensor } from '@robusta/torch';
 import { checkBatch, checkBudget } from './params.js';
 import type { AttackBudget } from './recipes.js';
-import { linfSignAscent, startingPoint, type StartPoint, withEvalMode } from './inner-attack.js';
+import { type AttackMode, linfSignAscent, startingPoint, type StartPoint, withEvalMode, withMode } from './inner-attack.js';
 import type { AdversarialDefense, DefenseOutput, TrainableModel } from './types.js';
 
 export interface ATOptions extends Partial<AttackBudget> {
   /** Default 'uniform' (Madry et al.). */
   start?: StartPoint;
+  /**
+   * The model's mode during the inner attack: 'eval' (default; see inner-attack.ts) or 'train', as
+   * Madry et al.'s and Wong et al.'s code attack the training-mode model (batch statistics, running
+   * statistics updated by each attack step).
+   */
+  attackMode?: AttackMode;
 }
 
 export class AT implements AdversarialDefense {
   readonly name: string;
   readonly budget: AttackBudget;
   readonly start: StartPoint;
+  readonly attackMode: AttackMode;
 
   /** `name` lets variants (Fast-AT) report under their own name. */
   constructor(o: ATOptions = {}, name = 'AT') {
     this.name = name;
     this.budget = checkBudget(this.name, o);
     this.start = o.start ?? 'uniform';
+    if (o.attackMode !== undefined && o.attackMode !== 'eval' && o.attackMode !== 'train') {
+      throw new RangeError(`${this.name}: attackMode must be 'eval' or 'train', got '${String(o.attackMode)}'`);
+    }
+    this.attackMode = o.attackMode ?? 'eval';
   }
 
-  /** PGD on the (summed, per-example independent) cross-entropy, model in eval mode. */
+  /** PGD on the (summed, per-example independent) cross-entropy, model in attackMode. */
   generate(model: TrainableModel, x: Tensor, y: Tensor): Tensor {
     checkBatch(this.name, x, y);
-    return withEvalMode(model, () => {
+    return withMode(model, this.attackMode, () => {
       const x0 = startingPoint(this.name, x, this.start, this.budget.eps);
       try {
         return linfSignAscent(model, x, x0, this.budget, (logits) => F.crossEntropy(logits, y, { reduction: 'sum' }));

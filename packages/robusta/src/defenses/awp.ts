@@ -24,6 +24,14 @@ export interface AWPOptions {
   gamma?: number;
   /** Epochs of plain inner-defense training before AWP starts (the official awp_warmup). Default 0. */
   warmupEpochs?: number;
+  /**
+   * How the script whose awp_warmup you copy counts epochs: AWP is on once epoch + firstEpoch ≥
+   * warmupEpochs, the trainer's epochs counting from 0. 0 (default): warmupEpochs epochs of warm-up,
+   * as csdongxian/AWP's AT script (epochs from 0); 1: as its TRADES-AWP script (train_trades_cifar.py,
+   * epochs from 1, `epoch >= awp_warmup`), whose awp_warmup = 10 perturbs from its 10th epoch, after
+   * 9 epochs of warm-up.
+   */
+  firstEpoch?: 0 | 1;
   /** Which parameters are perturbed; default: names ending in 'weight' with more than one dimension. */
   select?: (name: string, param: Tensor) => boolean;
 }
@@ -47,6 +55,7 @@ export class AWP implements DefenseLoss {
   readonly inner: AdversarialDefense;
   readonly gamma: number;
   readonly warmupEpochs: number;
+  readonly firstEpoch: 0 | 1;
   private readonly select: (name: string, param: Tensor) => boolean;
 
   constructor(inner: AdversarialDefense, o: AWPOptions = {}) {
@@ -57,6 +66,10 @@ export class AWP implements DefenseLoss {
     this.name = `AWP-${inner.name}`;
     this.gamma = checkFinite(this.name, 'gamma', o.gamma ?? 5e-3);
     this.warmupEpochs = checkCount(this.name, 'warmupEpochs', o.warmupEpochs ?? 0, 0);
+    if (o.firstEpoch !== undefined && o.firstEpoch !== 0 && o.firstEpoch !== 1) {
+      throw new RangeError(`${this.name}: firstEpoch must be 0 or 1, got ${String(o.firstEpoch)}`);
+    }
+    this.firstEpoch = o.firstEpoch ?? 0;
     this.select = o.select ?? defaultAwpSelection;
   }
 
@@ -90,7 +103,7 @@ export class AWP implements DefenseLoss {
 
   compute(model: TrainableModel, x: Tensor, y: Tensor, context?: DefenseContext): DefenseOutput {
     const xAdv = this.inner.generate(model, x, y);
-    if ((context?.epoch ?? 0) < this.warmupEpochs) return this.inner.objective(model, x, xAdv, y);
+    if ((context?.epoch ?? 0) + this.firstEpoch < this.warmupEpochs) return this.inner.objective(model, x, xAdv, y);
     const perturbation = this.perturbation(model, x, xAdv, y);
     const saved = noGrad(() => perturbation.map(({ param, v }) => {
       const copy = keep(param.detach().clone());

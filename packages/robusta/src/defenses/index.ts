@@ -3,7 +3,7 @@ export {
   type TrainableModel, type DefenseContext, type DefenseOutput, type DefenseLoss, type AdversarialDefense, DefenseConfigError,
 } from './types.js';
 export { CIFAR10_RECIPE, MNIST_RECIPE, DEFAULT_BUDGET, type AttackBudget, type OptimizerRecipe, type TrainingRecipe } from './recipes.js';
-export { type StartPoint, withEvalMode, startingPoint, projectLinfBall, linfSignAscent } from './inner-attack.js';
+export { type StartPoint, type AttackMode, withEvalMode, withMode, startingPoint, projectLinfBall, linfSignAscent } from './inner-attack.js';
 export { Standard } from './standard.js';
 export { AT, type ATOptions } from './at.js';
 export { FastAT, type FastATOptions } from './fast-at.js';

@@ -27,8 +27,20 @@ export type StartPoint = 'uniform' | 'gaussian' | 'clean' | ((x: Tensor) => Tens
 
 /** Runs fn with the model in eval mode and puts the previous mode back, whatever happens. */
 export function withEvalMode<T>(model: TrainableModel, fn: () => T): T {
+  return withMode(model, 'eval', fn);
+}
+
+/**
+ * Where the inner attack runs: 'eval' (running statistics, none updated; robusta's default, as the
+ * official TRADES and MART code) or 'train' (batch statistics, the running ones updated by every
+ * attack forward pass, as Madry et al.'s and Wong et al.'s code).
+ */
+export type AttackMode = 'eval' | 'train';
+
+/** Runs fn with the model in the given mode and puts the previous mode back, whatever happens. */
+export function withMode<T>(model: TrainableModel, mode: AttackMode, fn: () => T): T {
   const wasTraining = model.training;
-  model.eval();
+  model.train(mode === 'train');
   try {
     return fn();
   } finally {

@@ -5,8 +5,9 @@
 //   x + 0.001·N(0, 1), the KL summed over the batch (nn.KLDivLoss(size_average=False)).
 // As in the official code the KL target softmax f(x) is not detached in the outer loss: gradients
 // flow through both arguments. The official code runs a third forward f(x) for that target; with
-// no dropout it equals the first, so we reuse it (BatchNorm's running statistics then see the clean
-// batch once instead of twice per step).
+// no dropout it equals the first, so by default we reuse it (BatchNorm's running statistics then see
+// the clean batch once instead of twice per step); officialForwards: true runs the official three
+// forward passes f(x), f(x'), f(x), so that the running statistics are the official ones too.
 import { F, noGrad, type Tensor } from '@robusta/torch';
 import { checkBatch, checkBudget, checkFinite } from './params.js';
 import type { AttackBudget } from './recipes.js';
@@ -18,6 +19,12 @@ export interface TRADESOptions extends Partial<AttackBudget> {
   beta?: number;
   /** Default 'gaussian' (x + 0.001·N(0, 1)). */
   start?: StartPoint;
+  /**
+   * Run f(x) again for the KL target, after f(x'), as yaodongyu/TRADES' trades_loss does: the same
+   * loss and gradients, BatchNorm's running statistics updated three times per step in the official
+   * order. Default false (two forward passes).
+   */
+  officialForwards?: boolean;
 }
 
 /** KL(softmax(clean) ‖ softmax(adv)) summed over the batch: Σ p_clean · (log p_clean − log_softmax(adv)). */
@@ -30,11 +37,13 @@ export class TRADES implements AdversarialDefense {
   readonly budget: AttackBudget;
   readonly beta: number;
   readonly start: StartPoint;
+  readonly officialForwards: boolean;
 
   constructor(o: TRADESOptions = {}) {
     this.budget = checkBudget(this.name, o);
     this.beta = checkFinite(this.name, 'beta', o.beta ?? 6);
     this.start = o.start ?? 'gaussian';
+    this.officialForwards = o.officialForwards ?? false;
   }
 
   /** The KL attack (eval mode): ascend Σ KL(softmax f(x) ‖ softmax f(x')) over x'. */
@@ -57,7 +66,8 @@ export class TRADES implements AdversarialDefense {
     const logits = model.forward(x);
     const advLogits = model.forward(xAdv);
     const natural = F.crossEntropy(logits, y);
-    const robust = klSum(advLogits, F.softmax(logits, 1)).div(n);
+    const target = this.officialForwards ? model.forward(x) : logits;
+    const robust = klSum(advLogits, F.softmax(target, 1)).div(n);
     return { loss: natural.add(robust.mul(this.beta)), cleanLogits: logits.detach(), advLogits: advLogits.detach() };
   }
 

@@ -29,7 +29,7 @@ interface PyCase {
   v?: Record<string, PyTensor>;
 }
 
-const PYTHON = `${PY_TINY_CONV_NET}
+const PYTHON_DEFS = `${PY_TINY_CONV_NET}
 import copy, warnings
 warnings.filterwarnings('ignore')  # the official code's size_average=False is deprecated (same as reduction='sum')
 import torch.nn.functional as F
@@ -71,9 +71,15 @@ def at():
     x_adv = at_adv(m)
     return finish(m, F.cross_entropy(m(x_adv), y), x_adv)
 
-def fast_at():
-    # Wong et al.'s FGSM-RS, delta formulation, alpha = 1.25 eps
-    m = build(state); m.eval()
+def at_train():
+    # Madry et al.'s / Rice et al.'s code: the attack runs on the training-mode model
+    m = build(state); m.train()
+    x_adv = pgd_ce(m, x0_uniform.clone(), 'mean')
+    return finish(m, F.cross_entropy(m(x_adv), y), x_adv)
+
+def fast_at(mode='eval'):
+    # Wong et al.'s FGSM-RS, delta formulation, alpha = 1.25 eps (their code: mode 'train')
+    m = build(state); m.train(mode == 'train')
     a = 1.25 * eps
     delta = (x0_uniform - x).clone().requires_grad_(True)
     loss = F.cross_entropy(m(x + delta), y)
@@ -167,8 +173,11 @@ def awp(kind):
     loss = F.cross_entropy(m(x_adv), y) if kind == 'at' else trades_loss(m, x_adv)
     return finish(m, loss, x_adv, {'v': v})
 
+`;
+
+const PYTHON = `${PYTHON_DEFS}
 OUTPUT = {'standard': standard(), 'at': at(), 'fast_at': fast_at(), 'trades': trades(), 'mart': mart(),
-          'awp_at': awp('at'), 'awp_trades': awp('trades')}
+          'awp_at': awp('at'), 'awp_trades': awp('trades'), 'at_train': at_train(), 'fast_at_train': fast_at('train')}
 `;
 
 interface Fixture {
@@ -340,6 +349,88 @@ test('AWP warm-up: before warmupEpochs the loss is the inner one, weights untouc
     assert.ok(Math.abs(out.loss.item() - f.py.at!.loss) < 2e-5);
   });
   model.dispose();
+});
+
+test('AT and Fast-AT with attackMode \'train\': the attack on the training-mode model, as Madry\'s and Wong\'s code — matches PyTorch, BatchNorm statistics included', { skip }, () => {
+  const f = getFixture();
+  const at = new AT({ eps: EPS, alpha: ALPHA, steps: STEPS, start: fixedStart(() => f.x0Uniform), attackMode: 'train' });
+  compare('AT (train mode)', runOurs(at, f, null), f.py.at_train!, { buffers: true });
+  const fast = new FastAT({ eps: EPS, start: fixedStart(() => f.x0Uniform), attackMode: 'train' });
+  compare('Fast-AT (train mode)', runOurs(fast, f, null), f.py.fast_at_train!, { buffers: true });
+  // The two modes give different adversarial examples here: the option is not a no-op.
+  const differs = relativeError(f.py.at_train!.adv!.data, f.py.at!.adv!.data);
+  assert.ok(differs > 1e-3, `eval- and train-mode attacks agree (${differs}): the comparison cannot tell them apart`);
+  assert.throws(() => new AT({ attackMode: 'test' as 'eval' }), RangeError);
+});
+
+test('TRADES officialForwards: f(x), f(x′), f(x) as trades_loss — loss, gradients and now BatchNorm statistics equal the official code', { skip }, () => {
+  const f = getFixture();
+  const official = new TRADES({ eps: EPS, alpha: ALPHA, steps: STEPS, beta: BETA, start: fixedStart(() => f.x0Gauss), officialForwards: true });
+  compare('TRADES (official forwards)', runOurs(official, f, official), f.py.trades!, { buffers: true });
+  // With two forward passes (the default) the running statistics differ from the official ones.
+  const twice = runOurs(new TRADES({ eps: EPS, alpha: ALPHA, steps: STEPS, beta: BETA, start: fixedStart(() => f.x0Gauss) }), f, null);
+  const mean = twice.buffers.get('1.running_mean')!;
+  assert.ok(relativeError(mean.toFlatArray(), f.py.trades!.buffers['1.running_mean']!.data) > 1e-4, 'two and three forward passes leave the same statistics');
+  torch.dispose([...twice.grads.values(), ...twice.buffers.values(), ...twice.v.values(), twice.adv]);
+});
+
+test('AWP firstEpoch: with warmupEpochs k, AWP starts at epoch k (firstEpoch 0, AT-AWP) or k − 1 (firstEpoch 1, TRADES-AWP\'s epoch >= awp_warmup from 1)', { skip }, () => {
+  const f = getFixture();
+  const inner = () => new AT({ eps: EPS, alpha: ALPHA, steps: STEPS, start: fixedStart(() => f.x0Uniform) });
+  for (const [firstEpoch, epoch, on] of [[0, 1, false], [0, 2, true], [1, 0, false], [1, 1, true]] as const) {
+    const awp = new AWP(inner(), { gamma: GAMMA, warmupEpochs: 2, firstEpoch });
+    const model = freshModel(f);
+    tidy(() => {
+      const out = awp.compute(model, f.x, f.y, { epoch, batch: 0 });
+      assert.equal(out.restore !== undefined, on, `firstEpoch ${firstEpoch}, epoch ${epoch}: AWP ${on ? 'off' : 'on'}`);
+      const want = on ? f.py.awp_at!.loss : f.py.at!.loss;
+      assert.ok(Math.abs(out.loss.item() - want) < 2e-5, `firstEpoch ${firstEpoch}, epoch ${epoch}: loss ${out.loss.item()} vs ${want}`);
+      out.restore?.();
+    });
+    model.dispose();
+  }
+  assert.throws(() => new AWP(inner(), { firstEpoch: 2 as 0 }), RangeError);
+});
+
+test('default random starts draw what the official code draws after the same seed (AT, Fast-AT: U(−ε, ε); TRADES, MART: 0.001·N(0, 1))', { skip }, () => {
+  const f = getFixture();
+  const SEED = 3;
+  const py = runPython<Record<string, PyCase>>(`${PYTHON_DEFS}
+def seeded(kind):
+    global x0_uniform, x0_gauss
+    torch.manual_seed(${SEED})
+    if kind in ('at', 'fast_at'):
+        # Madry/Rice: delta = zeros_like(X).uniform_(-eps, eps), clipped so that X + delta stays in [0, 1]
+        x0_uniform = torch.clamp(x + torch.zeros_like(x).uniform_(-eps, eps), 0.0, 1.0)
+    else:
+        # TRADES and MART: x_natural + 0.001 * torch.randn(x_natural.shape)
+        x0_gauss = x + 0.001 * torch.randn(x.shape)
+    return {'at': at, 'fast_at': fast_at, 'trades': trades, 'mart': mart}[kind]()
+OUTPUT = {k: seeded(k) for k in ('at', 'fast_at', 'trades', 'mart')}
+`, { state: f.state, x: f.x, y: f.y, x0_uniform: f.x0Uniform, x0_gauss: f.x0Gauss, eps: EPS, alpha: ALPHA, steps: STEPS, beta: BETA, gamma: GAMMA });
+  const defenses: Record<string, () => AdversarialDefense> = {
+    at: () => new AT({ eps: EPS, alpha: ALPHA, steps: STEPS }),
+    fast_at: () => new FastAT({ eps: EPS }),
+    trades: () => new TRADES({ eps: EPS, alpha: ALPHA, steps: STEPS, beta: BETA }),
+    mart: () => new MART({ eps: EPS, alpha: ALPHA, steps: STEPS, beta: BETA }),
+  };
+  for (const [kind, make] of Object.entries(defenses)) {
+    const d = make();
+    const model = freshModel(f);
+    tidy(() => {
+      torch.manualSeed(SEED);
+      close(d.generate(model, f.x, f.y), py[kind]!.adv!, 1e-5, `${kind}: adversarial examples from the default start`);
+    });
+    model.dispose();
+    // compute() draws its own start: seeded the same, the loss is the official one.
+    const again = freshModel(f);
+    tidy(() => {
+      torch.manualSeed(SEED);
+      const loss = d.compute(again, f.x, f.y, { epoch: 0, batch: 0 }).loss.item();
+      assert.ok(Math.abs(loss - py[kind]!.loss) <= 2e-5 * Math.max(1, Math.abs(py[kind]!.loss)), `${kind}: loss ${loss} vs PyTorch ${py[kind]!.loss}`);
+    });
+    again.dispose();
+  }
 });
 
 test('defenses reject bad hyper-parameters and batches with typed errors', () => {
