@@ -2,6 +2,9 @@
 // toy model whose robust accuracy is known in closed form (for logits ±(w·x + b), the worst L∞
 // perturbation lowers the margin s·(w·x + b) by ε‖w‖₁, and PGD/FGSM reach it exactly).
 import test from 'node:test';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import * as torch from '@robusta/torch';
 import { type Tensor } from '@robusta/torch';
@@ -112,6 +115,33 @@ test('benchmark: clean, FGSM and PGD accuracy in a table and a RobustBench entry
   assert.match(r.table, /PGD-10 +\| +50\.00%/);
   torch.dispose([data.x, data.y]);
   model.dispose();
+});
+
+test('benchmark checkpoint (eval --resume): interrupted after a batch, resumed, it reports what an uninterrupted run reports', () => {
+  torch.manualSeed(6);
+  const model = new Sequential(new Flatten(), new Linear(36, 5));
+  const x = torch.rand([40, 1, 6, 6]);
+  const y = torch.tidy(() => model.forward(x).argmax(1).remainder(3)); // some wrong when clean
+  const dir = mkdtempSync(join(tmpdir(), 'robusta-bench-'));
+  const options = { eps: 4 / 255, attacks: ['fgsm', 'pgd', 'autoattack'] as ('fgsm' | 'pgd' | 'autoattack')[], batchSize: 16, autoAttack: { steps: 3, nQueries: 10 } };
+  try {
+    const straight = benchmarkRobustness(model, { x, y }, options);
+    const checkpointPath = join(dir, 'progress.json');
+    const crash = new Error('simulated crash');
+    assert.throws(() => benchmarkRobustness(model, { x, y }, { ...options, checkpointPath, onProgress: (p) => { if (p.batch === 2) throw crash; } }),
+      (e) => e === crash);
+    assert.deepEqual(Object.keys((JSON.parse(readFileSync(checkpointPath, 'utf8')) as { batches: object }).batches), ['0', '1']);
+    const resumed: boolean[] = [];
+    const again = benchmarkRobustness(model, { x, y }, { ...options, checkpointPath, onProgress: (p) => resumed.push(p.resumed) });
+    assert.deepEqual(resumed, [true, true, false]);
+    assert.deepEqual([again.cleanAccuracy, again.robustAccuracy, again.worstCaseAccuracy], [straight.cleanAccuracy, straight.robustAccuracy, straight.worstCaseAccuracy]);
+    assert.ok(straight.robustAccuracy.AutoAttack! < straight.cleanAccuracy, 'the attacks fooled nothing');
+    assert.ok(existsSync(checkpointPath));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    torch.dispose([x, y]);
+    model.dispose();
+  }
 });
 
 test('benchmark with AutoAttack (reduced budget) on a 5-class net: AA equals the plain-PyTorch AutoAttack pipeline, L2 threat model, typed errors', { skip: pyTorchSkip() }, () => {
