@@ -29,3 +29,12 @@ npm run build:native >/dev/null
 echo "== TypeScript"
 npm run build:ts
 echo "== installed"
+
+# robusta on the PATH: a link to the command's launcher (npx robusta works inside the repository without it).
+bin_dir="${ROBUSTA_BIN_DIR:-/usr/local/bin}"
+if mkdir -p "$bin_dir" 2>/dev/null && [ -w "$bin_dir" ]; then
+  ln -sf "$PWD/packages/cli/bin/robusta.js" "$bin_dir/robusta"
+  echo "== robusta -> $bin_dir/robusta"
+else
+  echo "== cannot write $bin_dir: use 'npx robusta' in the repository, or set ROBUSTA_BIN_DIR to a folder on your PATH"
+fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The robusta command line: robusta <command> [options]; robusta help <command>.
 import { TorchError } from '@robusta/torch';
-import { UsageError } from './args.js';
+import { InputError, UsageError } from './args.js';
 import * as attack from './commands/attack.js';
+import * as attackList from './commands/attacks.js';
 import * as evalCommand from './commands/eval.js';
 import * as measure from './commands/measure.js';
 import * as quickstart from './commands/quickstart.js';
@@ -19,10 +20,11 @@ interface Command {
 const commands: Record<string, Command> = {
   quickstart: { summary: 'train the MNIST tutorial CNN and print its clean/FGSM/PGD accuracy', usage: quickstart.usage, run: quickstart.runQuickstart },
   train: { summary: 'adversarial training (standard, AT, TRADES, MART, Fast-AT, AWP), resumable', usage: train.usage, run: train.runTrain },
-  eval: { summary: 'clean, FGSM, PGD and AutoAttack accuracy of a checkpoint (RobustBench layout)', usage: evalCommand.usage, run: evalCommand.runEval },
+  eval: { summary: 'accuracy of a checkpoint under attacks (FGSM, PGD, AutoAttack or any attack), worst case, RobustBench layout', usage: evalCommand.usage, run: evalCommand.runEval },
   measure: { summary: 'robustness measures of a checkpoint (norms, margins, smoothness, flatness, thickness, gap)', usage: measure.usage, run: measure.runMeasure },
   study: { summary: 'a grid of trainings and robustness measures from one spec, resumable, with a report', usage: study.usage, run: study.runStudy },
   attack: { summary: 'attack one image with a zoo model and a PyTorch checkpoint (the pig demo)', usage: attack.usage, run: attack.runAttack },
+  attacks: { summary: 'the attacks eval --attacks and attack --method accept, with parameters and defaults', usage: attackList.usage, run: attackList.runAttacks },
   serve: { summary: 'the dashboard: attack playground, training runs, study explorer (local web app)', usage: serve.usage, run: serve.runServe },
 };
 
@@ -59,11 +61,30 @@ async function main(argv: string[]): Promise<number> {
       console.error(`robusta ${name}: ${e.message}\n\n${command.usage}`);
       return 2;
     }
+    if (e instanceof InputError) {
+      console.error(`robusta ${name}: ${e.message}`);
+      return 1;
+    }
+    const sys = e as NodeJS.ErrnoException;
+    if (typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+      // File-system errors in the same words as the usage checks: the path and what is wrong with it.
+      console.error(`robusta ${name}: ${systemErrorMessage(sys)}`);
+      return 1;
+    }
     const err = e as Error;
     const known = err instanceof TorchError || err instanceof RangeError || err instanceof TypeError || err.name.endsWith('Error');
     console.error(`robusta ${name}: ${known ? `${err.name}: ${err.message}` : String(err.stack ?? err)}`);
     return 1;
   }
+}
+
+function systemErrorMessage(e: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file or directory', EEXIST: 'already exists', EISDIR: 'is a directory', ENOTDIR: 'not a directory',
+    EACCES: 'permission denied', EPERM: 'operation not permitted', ENOSPC: 'no space left on the device',
+  };
+  const reason = reasons[e.code!] ?? e.message;
+  return e.path ? `${e.path}: ${reason}` : reason;
 }
 
 // A command may set process.exitCode itself (e.g. failed study runs); main's code only overrides a success.

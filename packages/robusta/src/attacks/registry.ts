@@ -397,6 +397,8 @@ export interface AttackContext {
   eps?: number;
   mode?: AttackMode;
   seed?: number;
+  /** Values for parameters the specification leaves out, where the attack has them (e.g. a command's --steps). */
+  defaults?: Record<string, unknown>;
   services?: AttackServices;
 }
 
@@ -411,6 +413,7 @@ export function createAttack(model: Classifier, spec: string | AttackSpec, conte
   if (parsed.length !== 1) throw new AttackSpecError(`one attack expected, got ${parsed.length}`);
   const { entry: e, options } = readAttackSpec(parsed[0]!);
   const has = (name: string): boolean => e.params.some((q) => q.name === name);
+  for (const [k, v] of Object.entries(context.defaults ?? {})) if (v !== undefined && has(k) && options[k] === undefined) options[k] = v;
   const epsName = e.epsParam ?? 'eps';
   if (context.norm && has('norm') && options.norm === undefined) options.norm = context.norm;
   const threat = e.threat === 'norm' ? (options.norm as string | undefined) ?? 'Linf' : e.threat;

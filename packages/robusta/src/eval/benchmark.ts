@@ -16,6 +16,12 @@ import { withRngPreserved } from './rng.js';
 
 export type BenchmarkAttack = 'fgsm' | 'pgd' | 'autoattack';
 
+/** An attack built by the caller, reported under `name`. */
+export interface NamedAttack {
+  name: string;
+  attack: Attack;
+}
+
 export interface BenchmarkOptions {
   /** Reported as `name`. Default 'model'. */
   modelName?: string;
@@ -29,8 +35,8 @@ export interface BenchmarkOptions {
   n?: number;
   /** Default 100. */
   batchSize?: number;
-  /** Which attacks, in order. Default all three. */
-  attacks?: BenchmarkAttack[];
+  /** Which attacks, in order: the three standard ones by name, or attacks built by the caller. Default all three. */
+  attacks?: (BenchmarkAttack | NamedAttack)[];
   /** PGD iterations. Default 10. */
   pgdSteps?: number;
   /** PGD step size. Default 2.5·ε/steps. */
@@ -74,13 +80,20 @@ export function benchmarkRobustness(model: Classifier, source: ExampleSource, o:
   if (!(Number.isFinite(eps) && eps >= 0)) throw new RangeError(`benchmarkRobustness: eps must be a finite number >= 0, got ${eps}`);
   const kinds = o.attacks ?? [...KNOWN];
   if (kinds.length === 0) throw new RangeError('benchmarkRobustness: give at least one attack');
-  for (const k of kinds) if (!KNOWN.includes(k)) throw new RangeError(`benchmarkRobustness: unknown attack '${String(k)}' (use ${KNOWN.join(', ')})`);
+  for (const k of kinds) {
+    if (typeof k === 'string' ? !KNOWN.includes(k) : !(k && typeof k.name === 'string' && k.attack)) {
+      throw new RangeError(`benchmarkRobustness: unknown attack '${typeof k === 'string' ? k : JSON.stringify(k)}' (use ${KNOWN.join(', ')} or { name, attack })`);
+    }
+  }
   const seed = o.seed ?? 0;
   const pgd = pgdSettings({ norm: threatModel, eps, steps: o.pgdSteps, alpha: o.pgdAlpha });
   const pgdName = `PGD-${pgd.steps}`;
   const attacks: Record<string, Attack> = {};
   for (const k of kinds) {
-    if (k === 'fgsm') {
+    if (typeof k !== 'string') {
+      if (k.name in attacks) throw new RangeError(`benchmarkRobustness: two attacks are named '${k.name}'`);
+      attacks[k.name] = k.attack;
+    } else if (k === 'fgsm') {
       // L2 has no sign step: its one-step counterpart is the normalised gradient step of length ε (FGM).
       attacks.FGSM = threatModel === 'Linf'
         ? new FGSM(model, { eps, seed })
