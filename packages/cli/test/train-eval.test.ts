@@ -1,7 +1,8 @@
 // End to end across the boundary: a checkpoint `robusta train` writes is loaded by PyTorch (torch.load
 // into the same architecture), which computes, per example, the clean, FGSM and PGD predictions that
 // `robusta eval` reports and saves (--save-adv), with the same seeds; `--resume`, `--split train` and
-// `--norm L2` are checked against PyTorch the same way.
+// `--norm L2` and safetensors weights are checked against PyTorch the same way (train's own flags:
+// train-flags.test.ts).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -33,6 +34,14 @@ ck = torch.load(args['checkpoint'])
 model = nn.Sequential(nn.Flatten(), nn.Linear(784, 200), nn.ReLU(), nn.Linear(200, 10))
 model.load_state_dict(ck['model_state_dict'])
 model.eval()
+# The same weights as a safetensors file written by hand (the format's spec: u64 header length, JSON, data).
+header, blobs, at = {}, [], 0
+for k, t in ck['model_state_dict'].items():
+    b = t.contiguous().numpy().astype('<f4').tobytes()
+    header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [at, at + len(b)]}
+    blobs.append(b); at += len(b)
+h = json.dumps(header).encode(); h += b' ' * (-len(h) % 8)
+open(args['safetensors'], 'wb').write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 def mnist(kind, n):
     img = open(f"{args['mnist']}/{kind}-images-idx3-ubyte", 'rb').read()
     lab = open(f"{args['mnist']}/{kind}-labels-idx1-ubyte", 'rb').read()
@@ -93,14 +102,15 @@ print(json.dumps(out))
 const accuracy = (preds: number[], labels: number[], clean?: number[]): number =>
   preds.filter((p, i) => p === labels[i] && (clean === undefined || clean[i] === labels[i])).length / preds.length;
 
-test('robusta train → torch.load in PyTorch → the clean, FGSM and PGD predictions robusta eval reports, per example; --resume, --split, --norm L2', { skip: pyTorchSkip(), timeout: 300_000 }, () => {
+test('robusta train → torch.load in PyTorch → the clean, FGSM and PGD predictions robusta eval reports, per example; --resume, --split, --norm L2, safetensors weights', { skip: pyTorchSkip(), timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'robusta-train-eval-'));
   try {
     const run = join(dir, 'run');
     robusta('train', '--model', 'mnist-mlp', '--dataset', 'mnist', '--defense', 'standard', '--epochs', '1', '--n-train', '3000',
       '--batch-size', '50', '--lr', '0.1', '--momentum', '0.9', '--eval-n', '100', '--out', run, '--json');
     const checkpoint = join(run, 'best.pt');
-    const ref = JSON.parse(execFileSync(pythonPath(), ['-c', REFERENCE, JSON.stringify({ checkpoint, mnist: mnistDir })], { encoding: 'utf8' })) as
+    const safetensors = join(dir, 'weights.safetensors');
+    const ref = JSON.parse(execFileSync(pythonPath(), ['-c', REFERENCE, JSON.stringify({ checkpoint, mnist: mnistDir, safetensors })], { encoding: 'utf8' })) as
       Record<string, number[]>;
     const cleanAcc = accuracy(ref.clean!, ref.labels!);
     assert.ok(cleanAcc > 0.6, `the trained model is barely better than chance in PyTorch (${cleanAcc})`);
@@ -125,6 +135,10 @@ test('robusta train → torch.load in PyTorch → the clean, FGSM and PGD predic
     for (const r of [first, replay]) {
       assert.deepEqual([r.cleanAccuracy, r.robustAccuracy], [report.cleanAccuracy, report.robustAccuracy]);
     }
+
+    // The weights as safetensors (written by PyTorch's side) give the same report.
+    const fromSafetensors = robusta('eval', ...common.slice(0, 3), safetensors, ...common.slice(4));
+    assert.deepEqual([fromSafetensors.cleanAccuracy, fromSafetensors.robustAccuracy], [report.cleanAccuracy, report.robustAccuracy]);
 
     // --split train: the first training examples; --norm L2 with fgsm: one normalised-gradient step of ε.
     const train = robusta('eval', '--model', 'mnist-mlp', '--weights', checkpoint, '--dataset', 'mnist', '--split', 'train', '--n', '100',
