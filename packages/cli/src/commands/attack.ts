@@ -20,6 +20,7 @@ export const usage = `robusta attack --model resnet50 --weights resnet50.pth --i
   --eps X             L∞ budget, e.g. 2/255 (default); L∞ attacks take it (their α scales with it)
   --steps N           iterations, for attacks that have them (default: the attack's; tutorial: 30)
   --alpha X, --lr X   step size and learning rate, likewise (α scales with --eps unless given)
+  --random-start      start attacks that have one (pgd, ...) at a random point (default: at the image)
   --target CLASS      targeted attack towards a class index or name (e.g. 404 or airliner)
   --targeted          targeted attack towards a random class other than the prediction
   --seed N            seeds the attack's random draws (default 0)
@@ -44,6 +45,7 @@ export function runAttack(argv: string[]): void {
   const o = parse(argv, {
     model: { type: 'string', default: 'resnet50' }, weights: { type: 'string' }, 'random-weights': { type: 'boolean' },
     image: { type: 'string' }, size: { type: 'string' }, method: { type: 'string', default: 'tutorial' }, targeted: { type: 'boolean' },
+    'random-start': { type: 'boolean' },
     eps: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' }, alpha: { type: 'string' },
     target: { type: 'string' }, out: { type: 'string', default: 'attack-out' }, json: { type: 'boolean' }, seed: { type: 'string' },
   });
@@ -83,6 +85,8 @@ export function runAttack(argv: string[]): void {
     norm: 'Linf', eps, mode, seed,
     defaults: {
       steps,
+      // The demo is deterministic unless asked: attacks with a random start begin at the image.
+      randomStart: Boolean(o['random-start']),
       alpha: o.alpha === undefined ? undefined : parseNumber('alpha', o.alpha as string, undefined, { min: 0 }),
       lr: o.lr === undefined ? undefined : parseNumber('lr', o.lr as string, undefined, { min: 0 }),
     },
