@@ -69,7 +69,8 @@ test('robusta attack: the tutorial attack (untargeted, targeted) and --method pg
   assert.notEqual(argmax(ref.pgd), ref.clean[0], 'PyTorch: PGD does not change the top-1 here');
   assert.equal(argmax(ref.targeted), ref.target, 'PyTorch: the targeted attack does not reach its target here');
   const runs: [keyof Reference, string[]][] = [
-    ['untargeted', []], ['targeted', ['--target', String(ref.target)]], ['pgd', ['--method', 'pgd']],
+    // PGD: α = ε/4 and the start at the image, given explicitly (the command's defaults may move).
+    ['untargeted', []], ['targeted', ['--target', String(ref.target)]], ['pgd', ['--method', 'pgd', '--alpha', String(2 / 255 / 4)]],
   ];
   for (const [name, extra] of runs) {
     const out = join(dir, name);
