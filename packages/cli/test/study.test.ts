@@ -159,7 +159,7 @@ test('robusta study: a run killed with kill -9 and resumed ends with the store o
     const b = cli(['study', 'run', tinySpec, '--dir', join(root, 'b'), '--json']);
     assert.equal(b.status, 0, b.stderr);
     const resumed = JSON.parse(b.stdout) as { reclaimed: number; sync: study.SyncResult };
-    assert.ok(resumed.reclaimed >= 1, 'the interrupted run was not reclaimed from its dead worker');
+    assert.ok(resumed.reclaimed >= 1, `the interrupted run was not reclaimed from its dead worker: ${killed.statuses.join(', ')} → ${b.stdout}`);
     assert.deepEqual(resumed.sync, { added: 0, kept: 4, retired: 0 });
     assert.deepEqual(await snapshot(storeB), uninterrupted);
 

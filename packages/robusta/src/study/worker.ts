@@ -1,6 +1,7 @@
 // A study worker: claims runs from the store one at a time and executes them until none is left to
 // claim. Several workers (processes on one machine, or Slurm tasks on many) share one store; the
 // claim is atomic, so no run is trained by two workers at once.
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DatasetCache, executeRun, LeaseLostError } from './execute-run.js';
 import type { StudyStore } from './store/types.js';
@@ -29,15 +30,29 @@ export interface WorkerSummary {
   lost: string[];
 }
 
+const HAS_PROC = existsSync('/proc/self/stat');
+
 export const workerId = (): string => `${hostname()}:${process.pid}`;
 
-/** Whether a worker id of this host names a process that no longer exists. */
+/**
+ * Whether a worker id of this host names a process that no longer runs: gone, or a zombie (exited but
+ * not yet reaped by whoever inherited it — it still answers signal 0, so /proc is read first on Linux).
+ */
 export function isDeadLocalWorker(worker: string): boolean {
   const [host, pidText] = worker.split(':');
   if (host !== hostname()) return false;
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return false;
+  if (HAS_PROC) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'Z' || state === 'X';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    }
+  }
   try {
     process.kill(pid, 0);
     return false;
