@@ -205,9 +205,14 @@ test('robusta study on Slurm with PostgreSQL: scancel and kill -9 mid-run, the s
     phase('resubmit nothing, submit two');
     const cancel = cli(['study', 'cancel', spec, '--store', pgUrl, '--json']);
     assert.equal(cancel.status, 0, cancel.stderr);
-    assert.deepEqual((JSON.parse(cancel.stdout) as { cancelled: string[] }).cancelled, [moreJob.jobId]);
+    // A tiny run can finish in the seconds between submission and the cancel: its task then reads
+    // COMPLETED and only the others are cancelled (or none, when both finished first).
+    const cancelled = (JSON.parse(cancel.stdout) as { cancelled: string[] }).cancelled;
+    assert.ok(cancelled.length === 0 || (cancelled.length === 1 && cancelled[0] === moreJob.jobId), `cancelled: ${cancelled.join(', ')}`);
     const afterCancel = await waitForTasks(pgUrl, 60_000);
-    assert.ok(afterCancel.slurm.jobs.at(-1)!.states.every((s) => s === 'CANCELLED'), `after cancel: ${afterCancel.slurm.jobs.at(-1)!.states.join(', ')}`);
+    const states = afterCancel.slurm.jobs.at(-1)!.states;
+    assert.ok(states.every((s) => s === 'CANCELLED' || s === 'COMPLETED') && (cancelled.length === 0) === states.every((s) => s === 'COMPLETED'),
+      `after cancel: ${states.join(', ')} (cancelled: ${cancelled.join(', ') || 'none'})`);
     assert.equal(afterCancel.counts.running, 0, 'runs of cancelled tasks are not left running');
     phase('cancel');
     const resub = cli(['study', 'resubmit-failed', spec, '--store', pgUrl, '--lease', '6', '--json']);
@@ -219,7 +224,7 @@ test('robusta study on Slurm with PostgreSQL: scancel and kill -9 mid-run, the s
     const end = await waitForTasks(pgUrl, 300_000);
     phase('resubmit and run');
     assert.deepEqual(end.counts, { pending: 0, running: 0, done: 6, failed: 0, total: 6 });
-    assert.equal(end.slurm.jobs.length, 3);
+    assert.equal(end.slurm.jobs.length, again.claimable > 0 ? 3 : 2, 'resubmit-failed submits a job only for claimable runs');
     const after = await snapshot(pgUrl);
     for (const line of reference.measurements) assert.ok(after.measurements.includes(line), `lost ${line}`);
     phase('final checks');

@@ -130,6 +130,13 @@ export async function cancelStudy(store: StudyStore, study: string, env?: NodeJS
   const cancelled = status.jobs.filter((j) => j.live > 0).map((j) => j.jobId);
   scancel(cancelled, env);
   const gone = new Set(cancelled);
+  // scancel only signals: a task may still claim a run before it dies. Release runs once the
+  // cancelled tasks are gone (at most a minute; later stragglers are left to lease expiry).
+  for (const t0 = Date.now(); cancelled.length > 0 && Date.now() - t0 < 60_000;) {
+    const now = await slurmStatus(store, study, env);
+    if (now.jobs.every((j) => !gone.has(j.jobId) || j.live === 0)) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const released = await store.reclaim(study, (w) => {
     const t = slurmTaskOf(w);
     return t !== null && gone.has(t.job);
