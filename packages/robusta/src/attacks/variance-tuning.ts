@@ -1,11 +1,54 @@
 // The variance-tuned momentum iteration shared by VMI-FGSM and VNI-FGSM — Wang & He, "Enhancing the
 // Transferability of Adversarial Attacks through Variance Tuning", CVPR 2021, Algorithm 1.
 import { emptyLike, type Tensor, zerosLike } from '@robusta/torch';
+import { Attack, type AttackInput, type AttackOptions } from './attack.js';
+import type { Classifier } from './classifier.js';
 import { inputGradient } from './gradient.js';
 import { crossEntropyObjective } from './losses.js';
 import { projectLinf } from './lp.js';
+import { checkEps, checkNumber, checkSteps } from './params.js';
 import { meanAbsNormalized } from './momentum.js';
 import { advance } from './state.js';
+
+/** The options of VMI-FGSM and VNI-FGSM (torchattacks' names and defaults). */
+export interface VarianceTuningOptions extends AttackOptions {
+  /** L∞ budget. Default 8/255. */
+  eps?: number;
+  /** Step size. Default 2/255. */
+  alpha?: number;
+  /** Iterations. Default 10. */
+  steps?: number;
+  /** Momentum decay μ. Default 1.0. */
+  decay?: number;
+  /** Neighbours sampled per step for the variance. Default 5. */
+  N?: number;
+  /** Neighbourhood half-width as a multiple of ε. Default 3/2. */
+  beta?: number;
+}
+
+/** VMI-FGSM and VNI-FGSM: the same parameters and iteration, with or without the Nesterov look-ahead. */
+export abstract class VarianceTunedAttack extends Attack implements VarianceTuning {
+  readonly eps: number;
+  readonly alpha: number;
+  readonly steps: number;
+  readonly decay: number;
+  readonly N: number;
+  readonly beta: number;
+
+  protected constructor(name: string, model: Classifier, options: VarianceTuningOptions, private readonly nesterov: boolean) {
+    super(name, model, options, { targeted: true });
+    this.eps = checkEps(this.name, options.eps ?? 8 / 255);
+    this.alpha = checkNumber(this.name, 'alpha', options.alpha ?? 2 / 255, { min: 0 });
+    this.steps = checkSteps(this.name, 'steps', options.steps ?? 10);
+    this.decay = checkNumber(this.name, 'decay', options.decay ?? 1.0, { min: 0 });
+    this.N = checkSteps(this.name, 'N', options.N ?? 5);
+    this.beta = checkNumber(this.name, 'beta', options.beta ?? 3 / 2, { min: 0 });
+  }
+
+  protected perturb({ images, labels, targets }: AttackInput): Tensor {
+    return varianceTunedAscent(this.forward, images, labels, targets, this, this.nesterov);
+  }
+}
 
 export interface VarianceTuning {
   eps: number;
