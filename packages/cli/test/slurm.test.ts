@@ -7,13 +7,13 @@
 // Slurm's task states, and cancel and resubmit-failed work on an edited spec.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { io, study } from 'robusta';
+import { storeSnapshot } from './study-support.js';
+import { study } from 'robusta';
 import { startService } from './services.js';
 
 const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -36,33 +36,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function weightsHash(path: string): string {
-  const h = createHash('sha256');
-  const state = io.loadStateDict(path);
-  for (const [k, t] of state) {
-    const d = t.contiguous().data();
-    h.update(k).update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-    t.dispose();
-  }
-  return h.digest('hex');
-}
-
-/** The store's results without timings and paths (they differ from run to run and store to store). */
-async function snapshot(location: string): Promise<Record<string, string[]>> {
-  const store = study.openStore(location);
-  try {
-    const [m, a, e, r] = [await store.measurements('tiny'), await store.artifacts('tiny'), await store.epochs('tiny'), await store.runs('tiny')];
-    const epochFields = (x: Record<string, unknown>) => JSON.stringify(Object.entries(x).filter(([k]) => k !== 'seconds' && k !== 'images_per_second'));
-    return {
-      measurements: m.map((x) => `${x.runId}/${x.checkpoint}/${x.measure}=${Number.isNaN(x.value) ? 'NaN' : x.value.toString()}:${x.error ?? ''}:${JSON.stringify(x.perExample)}`),
-      artifacts: a.filter((x) => x.kind.endsWith('.pt')).map((x) => `${x.runId}/${x.kind}=${weightsHash(x.path)}`).sort(),
-      epochs: e.map((x) => `${x.runId}/${x.epoch}=${epochFields(x.metrics)}`).sort(),
-      statuses: r.map((x) => `${x.id}=${x.status}`).sort(),
-    };
-  } finally {
-    await store.close();
-  }
-}
+const snapshot = (location: string) => storeSnapshot(location);
 
 /** Waits until no task of the study's Slurm jobs is pending or running (asked in-process: a CLI call costs seconds here). */
 async function waitForTasks(location: string, limitMs: number): Promise<{ counts: study.StatusCounts; slurm: study.slurm.SlurmStudyStatus }> {

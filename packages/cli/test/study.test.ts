@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createHash } from 'node:crypto';
-import { io, study } from 'robusta';
+import { storeSnapshot } from './study-support.js';
+import { study } from 'robusta';
 
 const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const tinySpec = fileURLToPath(new URL('../../../../studies/tiny.yaml', import.meta.url));
@@ -20,41 +20,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Snapshot {
-  measurements: string[];
-  artifacts: string[];
-  epochs: string[];
-  statuses: string[];
-}
-
-/** sha256 of a checkpoint's weights (its files also hold timings, which differ from run to run). */
-function weightsHash(path: string): string {
-  const h = createHash('sha256');
-  const state = io.loadStateDict(path);
-  for (const [k, t] of state) {
-    const d = t.contiguous().data();
-    h.update(k).update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-    t.dispose();
-  }
-  return h.digest('hex');
-}
-
-/** The store's results, without timings (seconds differ from run to run). */
-async function snapshot(storePath: string): Promise<Snapshot> {
-  const store = study.openStore(storePath);
-  try {
-    const [m, a, e, r] = [await store.measurements('tiny'), await store.artifacts('tiny'), await store.epochs('tiny'), await store.runs('tiny')];
-    const epochFields = (x: Record<string, unknown>) => JSON.stringify(Object.entries(x).filter(([k]) => k !== 'seconds' && k !== 'images_per_second'));
-    return {
-      measurements: m.map((x) => `${x.runId}/${x.checkpoint}/${x.measure}=${Object.is(x.value, NaN) ? 'NaN' : x.value.toString()}:${x.error ?? ''}`).sort(),
-      artifacts: a.filter((x) => x.kind.endsWith('.pt')).map((x) => `${x.runId}/${x.kind}=${weightsHash(x.path)}`).sort(),
-      epochs: e.map((x) => `${x.runId}/${x.epoch}=${epochFields(x.metrics)}`).sort(),
-      statuses: r.map((x) => `${x.id}=${x.status}`).sort(),
-    };
-  } finally {
-    await store.close();
-  }
-}
+const snapshot = (location: string) => storeSnapshot(location);
 
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
