@@ -1,15 +1,10 @@
 // DI²-FGSM — Xie, Zhang, Zhou, Bai, Wang, Ren & Yuille, "Improving Transferability of Adversarial
 // Examples with Input Diversity", CVPR 2019 (with momentum: M-DI²-FGSM).
-import { emptyLike, type Tensor, zerosLike } from '@robusta/torch';
+import type { Tensor } from '@robusta/torch';
 import { Attack, type AttackInput, type AttackOptions } from './attack.js';
 import type { Classifier } from './classifier.js';
-import { inputGradient } from './gradient.js';
-import { applyInputDiversity, drawInputDiversity } from './input-diversity.js';
-import { crossEntropyObjective } from './losses.js';
-import { projectLinf } from './lp.js';
-import { accumulateMomentum } from './momentum.js';
+import { diverseInputAscent } from './input-diversity.js';
 import { checkEps, checkNumber, checkSteps } from './params.js';
-import { advance } from './state.js';
 
 export interface DIFGSMOptions extends AttackOptions {
   /** L∞ budget. Default 8/255. */
@@ -54,19 +49,6 @@ export class DIFGSM extends Attack {
   }
 
   protected perturb({ images, labels, targets }: AttackInput): Tensor {
-    const objective = (z: Tensor): Tensor => crossEntropyObjective(z, labels, targets);
-    let state = {
-      adv: this.randomStart ? images.add(emptyLike(images).uniform_(-this.eps, this.eps)).clamp(0, 1) : images.clone(),
-      momentum: zerosLike(images),
-    };
-    for (let i = 0; i < this.steps; i++) {
-      state = advance(state, () => {
-        const draw = drawInputDiversity(this.name, images.shape, this.resizeRate, this.diversityProb);
-        const { grad } = inputGradient((x) => this.forward(applyInputDiversity(x, draw)), state.adv, objective);
-        const momentum = accumulateMomentum(grad, state.momentum, this.decay);
-        return { adv: projectLinf(state.adv.add(momentum.sign().mul(this.alpha)), images, this.eps), momentum };
-      });
-    }
-    return state.adv;
+    return diverseInputAscent(this.forward, images, labels, targets, this);
   }
 }

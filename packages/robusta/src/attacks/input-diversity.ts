@@ -1,7 +1,12 @@
 // Input diversity (DI²-FGSM) — Xie, Zhang, Zhou, Bai, Wang, Ren & Yuille, "Improving Transferability
 // of Adversarial Examples with Input Diversity", CVPR 2019. Shared by DIFGSM and TIFGSM.
 import * as torch from '@robusta/torch';
-import { F, type Tensor, tidy } from '@robusta/torch';
+import { emptyLike, F, type Tensor, tidy, zerosLike } from '@robusta/torch';
+import { inputGradient } from './gradient.js';
+import { crossEntropyObjective } from './losses.js';
+import { projectLinf } from './lp.js';
+import { accumulateMomentum } from './momentum.js';
+import { advance } from './state.js';
 
 /** One draw of the transform, for the whole batch (as torchattacks and the paper's code). */
 export interface DiversityDraw {
@@ -52,4 +57,38 @@ function sizeRange(size: number, resizeRate: number): [number, number] {
 export function applyInputDiversity(x: Tensor, draw: DiversityDraw): Tensor {
   if (!draw.apply) return x;
   return F.pad(F.interpolate(x, draw.size, 'bilinear', false), draw.padding, 'constant', 0);
+}
+
+/** The parameters of the diverse-input momentum iteration (DIFGSM's and TIFGSM's). */
+export interface DiverseInputParams {
+  readonly name: string;
+  readonly eps: number;
+  readonly alpha: number;
+  readonly steps: number;
+  readonly decay: number;
+  readonly resizeRate: number;
+  readonly diversityProb: number;
+  readonly randomStart: boolean;
+}
+
+/**
+ * steps × { g ← ∇ₓ CE(f(T(x^t)), y), smoothed by `smooth` (TIFGSM's kernel; DIFGSM: none);
+ * m ← g/mean|g| + μ·m;  x^t ← Π_{B∞(x, ε) ∩ [0,1]}(x^t + α·sign(m)) }, from x or a uniform random start.
+ */
+export function diverseInputAscent(forward: (x: Tensor) => Tensor, images: Tensor, labels: Tensor, targets: Tensor | null,
+  p: DiverseInputParams, smooth: (grad: Tensor) => Tensor = (g) => g): Tensor {
+  const objective = (z: Tensor): Tensor => crossEntropyObjective(z, labels, targets);
+  let state = {
+    adv: p.randomStart ? images.add(emptyLike(images).uniform_(-p.eps, p.eps)).clamp(0, 1) : images.clone(),
+    momentum: zerosLike(images),
+  };
+  for (let i = 0; i < p.steps; i++) {
+    state = advance(state, () => {
+      const draw = drawInputDiversity(p.name, images.shape, p.resizeRate, p.diversityProb);
+      const { grad } = inputGradient((x) => forward(applyInputDiversity(x, draw)), state.adv, objective);
+      const momentum = accumulateMomentum(smooth(grad), state.momentum, p.decay);
+      return { adv: projectLinf(state.adv.add(momentum.sign().mul(p.alpha)), images, p.eps), momentum };
+    });
+  }
+  return state.adv;
 }

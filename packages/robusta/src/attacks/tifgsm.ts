@@ -1,16 +1,11 @@
 // TI-FGSM — Dong, Pang, Su & Zhu, "Evading Defenses to Transferable Adversarial Examples by
 // Translation-Invariant Attacks", CVPR 2019 (as torchattacks: with input diversity and momentum).
-import { emptyLike, type Tensor, zerosLike } from '@robusta/torch';
+import type { Tensor } from '@robusta/torch';
 import { Attack, type AttackInput, type AttackOptions } from './attack.js';
 import type { Classifier } from './classifier.js';
-import { inputGradient } from './gradient.js';
-import { applyInputDiversity, drawInputDiversity } from './input-diversity.js';
-import { crossEntropyObjective } from './losses.js';
-import { projectLinf } from './lp.js';
-import { accumulateMomentum } from './momentum.js';
+import { diverseInputAscent } from './input-diversity.js';
 import { checkEps, checkNumber, checkSteps } from './params.js';
 import { depthwiseSame, depthwiseWeight, type KernelName, smoothingKernel } from './smoothing-kernels.js';
-import { advance } from './state.js';
 
 export interface TIFGSMOptions extends AttackOptions {
   /** L∞ budget. Default 8/255. */
@@ -76,19 +71,6 @@ export class TIFGSM extends Attack {
   protected perturb({ images, labels, targets }: AttackInput): Tensor {
     if (images.ndim !== 4) throw new RangeError(`${this.name}: images must be [N, C, H, W], got [${images.shape.join(', ')}]`);
     const weight = depthwiseWeight(this.kernel, images.shape[1]!, images);
-    const objective = (z: Tensor): Tensor => crossEntropyObjective(z, labels, targets);
-    let state = {
-      adv: this.randomStart ? images.add(emptyLike(images).uniform_(-this.eps, this.eps)).clamp(0, 1) : images.clone(),
-      momentum: zerosLike(images),
-    };
-    for (let i = 0; i < this.steps; i++) {
-      state = advance(state, () => {
-        const draw = drawInputDiversity(this.name, images.shape, this.resizeRate, this.diversityProb);
-        const { grad } = inputGradient((x) => this.forward(applyInputDiversity(x, draw)), state.adv, objective);
-        const momentum = accumulateMomentum(depthwiseSame(grad, weight), state.momentum, this.decay);
-        return { adv: projectLinf(state.adv.add(momentum.sign().mul(this.alpha)), images, this.eps), momentum };
-      });
-    }
-    return state.adv;
+    return diverseInputAscent(this.forward, images, labels, targets, this, (grad) => depthwiseSame(grad, weight));
   }
 }
