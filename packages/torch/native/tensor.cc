@@ -31,10 +31,16 @@ namespace {
 // handle = slot + generation * 2^32 (exact in a double up to generation 2^21, then it wraps).
 constexpr double kSlotSpan = 4294967296.0;
 constexpr uint32_t kGenerationMask = (1u << 21) - 1;
+// Storages smaller than this are counted per handle, without the per-storage map: a map entry per
+// tiny tensor (a node allocation and two hash lookups) cost about a tenth of a 4-element add.
+constexpr int64_t kSmallStorageBytes = 1024;
+// V8 learns of native memory in steps of this size: it only needs to know when megabytes move.
+constexpr int64_t kReportQuantum = 1 << 20;
 
 struct Slot {
   at::Tensor tensor;
-  const void* storage = nullptr;
+  const void* storage = nullptr;  // the storage counted in g_storages, or null
+  int64_t ownBytes = 0;           // bytes counted for this handle alone (small storages)
   uint32_t generation = 0;
   bool live = false;
   // A weak reference to the JS Tensor that owns this slot (see Track): when V8 collects the object,
@@ -46,17 +52,31 @@ struct Slot {
 std::vector<Slot>& g_slots = *new std::vector<Slot>();
 std::vector<uint32_t> g_free;
 int64_t g_live = 0;
-// External-memory adjustments owed by frees that happened inside GC (V8 must not be called there).
-int64_t g_deferred_release = 0;
 
-// V8 only collects tensors when it knows what they hold natively. Bytes are counted once per
-// storage (views share it), when its first handle appears, and returned when its last one goes.
+// V8 only collects tensors when it knows what they hold natively. Bytes of large storages are
+// counted once per storage (views share it), when its first handle appears, and returned when its
+// last one goes; small storages are counted per handle.
 struct StorageCount {
   int64_t handles;
   int64_t bytes;
 };
 std::unordered_map<const void*, StorageCount> g_storages;
 int64_t g_tracked_bytes = 0;
+// Bytes counted (+) or released (-) but not yet reported to V8. Frees inside GC (where V8 must not
+// be called) only add to it; the next handle operation reports.
+int64_t g_unreported = 0;
+
+void Count(int64_t delta) {
+  g_tracked_bytes += delta;
+  g_unreported += delta;
+}
+
+void ReportToV8(Napi::Env env) {
+  if (g_unreported >= kReportQuantum || g_unreported <= -kReportQuantum) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, g_unreported);
+    g_unreported = 0;
+  }
+}
 
 const void* StorageKey(const at::Tensor& t) {
   if (!t.has_storage()) return nullptr;
@@ -68,27 +88,29 @@ const void* StorageKey(const at::Tensor& t) {
 }
 
 Slot* Lookup(double handle) {
-  if (!(handle >= 0)) return nullptr;
-  double slotD = std::fmod(handle, kSlotSpan);
-  size_t slot = static_cast<size_t>(slotD);
-  uint32_t gen = static_cast<uint32_t>((handle - slotD) / kSlotSpan);
+  if (!(handle >= 0 && handle < 9007199254740992.0)) return nullptr;
+  const uint64_t packed = static_cast<uint64_t>(handle);
+  const size_t slot = static_cast<size_t>(packed & 0xffffffffu);
+  const uint32_t gen = static_cast<uint32_t>(packed >> 32);
   if (slot >= g_slots.size()) return nullptr;
   Slot& s = g_slots[slot];
   if (!s.live || s.generation != gen) return nullptr;
   return &s;
 }
 
-// Frees a slot; returns the bytes whose external-memory accounting the caller must release.
-int64_t ReleaseSlot(Slot& s, size_t index) {
-  int64_t released = 0;
+// Frees a slot and uncounts its bytes (no V8 call: this also runs inside GC).
+void ReleaseSlot(Slot& s, size_t index) {
   if (s.storage) {
     auto it = g_storages.find(s.storage);
     if (it != g_storages.end() && --it->second.handles == 0) {
-      released = it->second.bytes;
+      Count(-it->second.bytes);
       g_storages.erase(it);
-      g_tracked_bytes -= released;
     }
     s.storage = nullptr;
+  }
+  if (s.ownBytes) {
+    Count(-s.ownBytes);
+    s.ownBytes = 0;
   }
   s.owner.Reset();
   s.tensor.reset();
@@ -96,16 +118,12 @@ int64_t ReleaseSlot(Slot& s, size_t index) {
   s.generation = (s.generation + 1) & kGenerationMask;
   g_free.push_back(static_cast<uint32_t>(index));
   g_live--;
-  return released;
 }
 
-void SettleExternalMemory(Napi::Env env, int64_t released) {
-  int64_t delta = -(released + g_deferred_release);
-  g_deferred_release = 0;
-  if (delta != 0) Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+void Release(Napi::Env env, Slot& s, size_t index) {
+  ReleaseSlot(s, index);
+  ReportToV8(env);
 }
-
-void Release(Napi::Env env, Slot& s, size_t index) { SettleExternalMemory(env, ReleaseSlot(s, index)); }
 
 uint64_t Pack(size_t index, uint32_t generation) { return (static_cast<uint64_t>(generation) << 32) | index; }
 
@@ -117,7 +135,7 @@ void OnOwnerCollected(const v8::WeakCallbackInfo<void>& data) {
   if (index >= g_slots.size()) return;
   Slot& s = g_slots[index];
   if (!s.live || s.generation != generation) return;
-  g_deferred_release += ReleaseSlot(s, index);
+  ReleaseSlot(s, index);
 }
 
 }  // namespace
@@ -132,20 +150,26 @@ double PutTensor(Napi::Env env, at::Tensor t) {
     index = static_cast<uint32_t>(g_slots.size());
     g_slots.emplace_back();
   }
-  if (g_deferred_release != 0) SettleExternalMemory(env, 0);
   Slot& s = g_slots[index];
-  s.storage = StorageKey(t);
   s.tensor = std::move(t);
   s.live = true;
   g_live++;
-  if (s.storage) {
-    auto& entry = g_storages[s.storage];
-    if (entry.handles++ == 0) {
-      entry.bytes = static_cast<int64_t>(s.tensor.storage().nbytes());
-      g_tracked_bytes += entry.bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(env, entry.bytes);
+  if (s.tensor.has_storage()) {
+    const c10::StorageImpl* impl = s.tensor.storage().unsafeGetStorageImpl();
+    const int64_t bytes = static_cast<int64_t>(impl->nbytes());
+    if (bytes < kSmallStorageBytes) {
+      s.ownBytes = bytes;
+      Count(bytes);
+    } else {
+      s.storage = impl;
+      auto& entry = g_storages[impl];
+      if (entry.handles++ == 0) {
+        entry.bytes = bytes;
+        Count(bytes);
+      }
     }
   }
+  ReportToV8(env);
   return static_cast<double>(index) + static_cast<double>(s.generation) * kSlotSpan;
 }
 

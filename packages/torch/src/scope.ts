@@ -11,22 +11,31 @@ export interface Disposable {
 export const TRACKED: unique symbol = Symbol('robusta.tracked');
 export interface Trackable extends Disposable {
   [TRACKED]: boolean; // true while a scope owns it; keep() clears it
+  /**
+   * Called when no scope owns it any more (keep(), or it survived the outermost tidy). A tensor arms
+   * its GC safety net here: while a scope owns a tensor the scope frees it, so tensors that never
+   * leave their scope (nearly all of them in a loop) skip the weak handle's cost.
+   */
+  leftScopes?(): void;
 }
 
 const scopes: Trackable[][] = [];
 
-/** Called by every new tensor: the innermost open scope takes ownership. */
-export function track(t: Trackable): void {
+/** Called by every new tensor: the innermost open scope takes ownership. Returns whether one did. */
+export function track(t: Trackable): boolean {
   const scope = scopes[scopes.length - 1];
-  if (scope !== undefined) {
-    scope.push(t);
-    t[TRACKED] = true;
-  }
+  if (scope === undefined) return false;
+  scope.push(t);
+  t[TRACKED] = true;
+  return true;
 }
 
 /** Exempts a tensor from disposal by the enclosing tidy() scopes; you dispose it yourself. */
 export function keep<T extends Trackable>(t: T): T {
-  t[TRACKED] = false;
+  if (t[TRACKED]) {
+    t[TRACKED] = false;
+    t.leftScopes?.();
+  }
   return t;
 }
 
@@ -78,7 +87,10 @@ export function tidy<T>(fn: () => T): T {
   for (const t of survivors) {
     if (!t[TRACKED]) continue;
     if (parent !== undefined) parent.push(t);
-    else t[TRACKED] = false;
+    else {
+      t[TRACKED] = false;
+      t.leftScopes?.();
+    }
   }
   return result;
 }

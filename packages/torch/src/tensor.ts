@@ -124,9 +124,14 @@ export class Tensor implements Trackable {
   /** @internal use the factory functions (tensor, zeros, ...) */
   constructor(handle: number) {
     this.handle = handle;
-    // The safety net: the native tensor is freed by the GC that collects this object.
-    native.track(this, handle);
-    track(this);
+    // The safety net: the native tensor is freed by the GC that collects this object. A tidy()
+    // scope that owns the tensor frees it itself; the net is armed when the tensor leaves it.
+    if (!track(this)) native.track(this, handle);
+  }
+
+  /** @internal called by the scopes when none owns this tensor any more. */
+  leftScopes(): void {
+    native.track(this, this.handle);
   }
 
   // ---- memory ---------------------------------------------------------------------------------
