@@ -1,5 +1,7 @@
 // Attack speed, side by side with plain PyTorch on the same model, data and threads:
 // PGD-10 on the small CIFAR CNN (batch 128), and FGSM / PGD-20 on the MNIST CNN over the 10k test set.
+// Both sides do the same work: robusta's generate() (adversarial images only, like torchattacks'
+// attack(x, y)) against the plain-PyTorch loop; run() would add the success and clean forward passes.
 // Prints times, ratios and the peak RSS of each process.
 //   node packages/robusta/dist/bench/attacks.bench.js   (BENCH_MNIST_N=10000)
 import { mkdtempSync } from 'node:fs';
@@ -41,9 +43,9 @@ const fgsm = new attacks.FGSM(mnistModel, { eps: 0.1 });
 const pgd20 = new attacks.PGD(mnistModel, { eps: 0.1, alpha: 0.01, steps: 20, randomStart: false });
 function robustaTimes(): { cifar: number; fgsm: number; pgd: number } {
   return {
-    cifar: time(() => { pgdCifar.run(xc, yc); }, 3),
-    fgsm: time(batches((x, y) => { fgsm.run(x, y); })),
-    pgd: time(batches((x, y) => { pgd20.run(x, y); })),
+    cifar: time(() => { pgdCifar.generate(xc, yc); }, 3),
+    fgsm: time(batches((x, y) => { fgsm.generate(x, y); })),
+    pgd: time(batches((x, y) => { pgd20.generate(x, y); })),
   };
 }
 

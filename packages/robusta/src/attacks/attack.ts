@@ -59,13 +59,18 @@ export interface AttackResult {
   stages?: AttackStage[];
 }
 
-/** What an attack's perturb() receives: validated inputs and the clean logits. */
+/**
+ * What an attack's perturb() receives: validated inputs, and the clean logits and class count on
+ * demand. `cleanLogits` costs a forward pass the first time it is read (an attack that needs it reads
+ * it; one that does not, like FGSM or PGD, never pays for it); `numClasses` is free once any forward
+ * pass of the run has happened.
+ */
 export interface AttackInput {
-  images: Tensor;
-  labels: Tensor;
-  targets: Tensor | null;
-  cleanLogits: Tensor;
-  numClasses: number;
+  readonly images: Tensor;
+  readonly labels: Tensor;
+  readonly targets: Tensor | null;
+  readonly cleanLogits: Tensor;
+  readonly numClasses: number;
 }
 
 export interface PerturbOutput {
@@ -130,35 +135,48 @@ export abstract class Attack {
   /**
    * Attacks a batch. images: float [N, ...] in [0, 1]; labels: int64 [N]; targets: int64 [N], only
    * (and then required) in mode 'targeted'. Returns new tensors the caller owns (dispose them, or
-   * call run inside tidy()).
+   * call run inside tidy()). Besides the attack's own work, run() makes the forward pass on the
+   * adversarial images that decides success, and one on the clean images unless the attack made it.
    */
   run(images: Tensor, labels: Tensor, targets?: Tensor): AttackResult {
+    return this.execute(images, labels, targets, true) as AttackResult;
+  }
+
+  /**
+   * The adversarial images alone, like torchattacks' `attack(images, labels)`: no forward pass
+   * beyond the attack's own (no success check, no clean predictions). Same draws and result as
+   * run(...).adv.
+   */
+  generate(images: Tensor, labels: Tensor, targets?: Tensor): Tensor {
+    return this.execute(images, labels, targets, false) as Tensor;
+  }
+
+  private execute(images: Tensor, labels: Tensor, targets: Tensor | undefined, full: boolean): AttackResult | Tensor {
     this.checkInputs(images, labels, targets);
     const wasTraining = this.model.training;
     const saved = this.seed === undefined ? null : saveRng(images);
     this.model.eval();
+    const outer = this.current;
     try {
       if (this.seed !== undefined) this.enterStream(this.seed, images.device);
       return tidy(() => {
-        const n = images.shape[0]!;
-        const cleanLogits = noGrad(() => this.model.forward(images)).detach();
-        if (cleanLogits.ndim !== 2 || cleanLogits.shape[0] !== n || cleanLogits.shape[1]! < 2) {
-          throw new RangeError(`${this.name}: the model must return logits of shape [${n}, C] with C >= 2, got [${cleanLogits.shape.join(', ')}]`);
-        }
-        const numClasses = cleanLogits.shape[1]!;
-        checkClassRange(this.name, 'labels', labels, numClasses);
-        const tgt = this.resolveTargets(images, labels, targets, cleanLogits, numClasses);
-        const out = this.perturb({ images: images.detach(), labels, targets: tgt, cleanLogits, numClasses });
+        const input = new RunInput(this, images.detach(), labels, targets ?? null);
+        this.current = input;
+        input.targets = this.resolveTargets(input, targets);
+        const out = this.perturb(input);
         const o: PerturbOutput = out instanceof Tensor ? { adv: out } : out;
         const adv = o.adv.detach();
-        const advPred = noGrad(() => this.model.forward(adv).argmax(1));
+        if (!full) return adv;
+        const advPred = noGrad(() => this.forward(adv)).argmax(1);
+        const tgt = input.targets;
         const success = tgt ? advPred.eq(tgt) : advPred.ne(labels);
-        const result: AttackResult = { adv, success, cleanPred: cleanLogits.argmax(1), advPred, targets: tgt };
+        const result: AttackResult = { adv, success, cleanPred: input.cleanLogits.argmax(1), advPred, targets: tgt };
         if (o.queries) result.queries = o.queries;
         if (o.stages) result.stages = o.stages;
         return result;
       });
     } finally {
+      this.current = outer;
       this.model.train(wasTraining);
       if (saved) {
         this.stream = { ...this.stream, ...rngBytes(images.device) };
@@ -186,8 +204,20 @@ export abstract class Attack {
   /** The attack proper: returns the adversarial images (and extras), given validated inputs. */
   protected abstract perturb(input: AttackInput): Tensor | PerturbOutput;
 
-  /** The model's forward pass (the one place attacks call the model). */
-  protected readonly forward = (x: Tensor): Tensor => this.model.forward(x);
+  /** The batch being attacked (null outside run()/generate()). */
+  private current: RunInput | null = null;
+
+  /**
+   * The model's forward pass (the one place attacks call the model). The run's first pass checks
+   * the logits' shape and that labels and targets are classes of the model, before any work that
+   * depends on them.
+   */
+  protected readonly forward = (x: Tensor): Tensor => {
+    const logits = this.model.forward(x);
+    const run = this.current;
+    if (run !== null && run.numClassesSeen === null) run.validate(x, logits);
+    return logits;
+  };
 
   private checkInputs(images: Tensor, labels: Tensor, targets: Tensor | undefined): void {
     if (!(images instanceof Tensor)) throw new TypeError(`${this.name}: images must be a Tensor`);
@@ -209,22 +239,25 @@ export abstract class Attack {
     }
   }
 
-  private resolveTargets(images: Tensor, labels: Tensor, targets: Tensor | undefined, cleanLogits: Tensor, numClasses: number): Tensor | null {
+  private resolveTargets(input: RunInput, targets: Tensor | undefined): Tensor | null {
     const mode = this.mode;
+    const { images, labels } = input;
     if (mode === 'untargeted') return null;
     let t: Tensor;
     if (mode === 'targeted') {
       t = targets!.clone();
     } else if (mode === 'random') {
       // Uniform over the C - 1 classes ≠ y: shift y by a random offset in [1, C-1] modulo C.
+      const numClasses = input.numClasses;
       const offset = torch.randint(1, numClasses, [labels.shape[0]!], { device: labels.device });
       t = labels.add(offset).remainder(numClasses);
     } else if (mode === 'leastLikely') {
+      const numClasses = input.numClasses;
       if (this.leastLikelyRank > numClasses - 1) {
         throw new RangeError(`${this.name}: leastLikelyRank ${this.leastLikelyRank} exceeds the ${numClasses - 1} classes other than the label`);
       }
       // The label is excluded by giving it +∞ before sorting ascending.
-      const masked = cleanLogits.scatter(1, labels.unsqueeze(1), Infinity);
+      const masked = input.cleanLogits.scatter(1, labels.unsqueeze(1), Infinity);
       t = masked.argsort(1).select(1, this.leastLikelyRank - 1).contiguous();
     } else {
       const r = noGrad(() => mode(images, labels));
@@ -232,8 +265,41 @@ export abstract class Attack {
       checkLabelTensor(this.name, 'targets returned by the target function', r, labels.shape[0]!);
       t = r;
     }
-    checkClassRange(this.name, 'targets', t, numClasses);
+    // The class range is checked now if the class count is known, else at the run's first forward pass.
+    if (input.numClassesSeen !== null) checkClassRange(this.name, 'targets', t, input.numClassesSeen);
     return t;
+  }
+}
+
+/** One run's inputs: the clean logits made on first use, and the check of the first forward pass. */
+class RunInput implements AttackInput {
+  targets: Tensor | null = null;
+  /** C, once a forward pass of this run has been checked. */
+  numClassesSeen: number | null = null;
+  private clean: Tensor | null = null;
+
+  constructor(private readonly attack: Attack, readonly images: Tensor, readonly labels: Tensor, private readonly givenTargets: Tensor | null) {}
+
+  get cleanLogits(): Tensor {
+    if (this.clean === null) this.clean = noGrad(() => this.attack['forward'](this.images)).detach();
+    return this.clean;
+  }
+
+  get numClasses(): number {
+    return this.numClassesSeen ?? this.cleanLogits.shape[1]!;
+  }
+
+  validate(x: Tensor, logits: Tensor): void {
+    const name = this.attack.name;
+    const n = x.shape[0]!;
+    if (logits.ndim !== 2 || logits.shape[0] !== n || logits.shape[1]! < 2) {
+      throw new RangeError(`${name}: the model must return logits of shape [${n}, C] with C >= 2, got [${logits.shape.join(', ')}]`);
+    }
+    const numClasses = logits.shape[1]!;
+    checkClassRange(name, 'labels', this.labels, numClasses);
+    const targets = this.targets ?? this.givenTargets;
+    if (targets) checkClassRange(name, 'targets', targets, numClasses);
+    this.numClassesSeen = numClasses;
   }
 }
 

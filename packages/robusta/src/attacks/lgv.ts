@@ -157,7 +157,7 @@ export class LGV extends Attack {
     const ensemble = this.ensemble!;
     ensemble.enter();
     try {
-      return this.base.run(images, labels, targets ?? undefined).adv;
+      return this.base.generate(images, labels, targets ?? undefined);
     } finally {
       ensemble.leave();
     }

@@ -63,7 +63,7 @@ export class SparseFool extends Attack {
         }
         const x0 = images.indexSelect(0, going);
         const y = labels.indexSelect(0, going);
-        const xdf = this.deepFool.run(adv.indexSelect(0, going), y).adv;
+        const xdf = this.deepFool.generate(adv.indexSelect(0, going), y);
         const boundary = x0.add(xdf.sub(x0).mul(this.lam));
         const k = noGrad(() => {
           const z = this.forward(boundary);

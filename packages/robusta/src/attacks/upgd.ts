@@ -62,9 +62,13 @@ export class UPGD extends Attack {
     this.eotIter = checkSteps(this.name, 'eotIter', options.eotIter ?? 1);
   }
 
-  protected perturb({ images, labels, targets, numClasses }: AttackInput): Tensor {
-    const needed = this.loss === 'dlr' ? (targets ? 4 : 3) : 2;
-    if (numClasses < needed) throw new RangeError(`${this.name}: loss 'dlr' needs at least ${needed} classes, the model has ${numClasses}`);
+  protected perturb(input: AttackInput): Tensor {
+    const { images, labels, targets } = input;
+    if (this.loss === 'dlr') {
+      const needed = targets ? 4 : 3;
+      const numClasses = input.numClasses;
+      if (numClasses < needed) throw new RangeError(`${this.name}: loss 'dlr' needs at least ${needed} classes, the model has ${numClasses}`);
+    }
     const objective = (z: Tensor): Tensor => this.objective(z, labels, targets);
     let state = {
       adv: this.randomStart ? images.add(emptyLike(images).uniform_(-this.eps, this.eps)).clamp(0, 1) : images.clone(),

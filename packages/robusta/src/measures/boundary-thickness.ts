@@ -52,7 +52,7 @@ function boundaryThickness(ctx: MeasureContext): number[] {
     const group = Math.max(1, Math.floor(bs / points));
     return perExampleBatches(n, bs, (start, len) => tidy(() => {
       const xb = x.narrow(0, start, len);
-      const delta = attack.run(xb, y.narrow(0, start, len), targets.narrow(0, start, len)).adv.sub(xb);
+      const delta = attack.generate(xb, y.narrow(0, start, len), targets.narrow(0, start, len)).sub(xb);
       const length = flatNorm(delta, 2).toFlatArray() as number[];
       const fraction = perExampleBatches(len, group, (s, g) => tidy(() => {
         const x0 = xb.narrow(0, s, g).unsqueeze(1);

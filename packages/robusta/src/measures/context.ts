@@ -99,7 +99,7 @@ export class DefaultMeasureContext implements MeasureContext {
         for (let b = 0, start = 0; start < n; b++, start += bs) {
           const len = Math.min(bs, n - start);
           torch.manualSeed(this.settings.seed + b);
-          parts.push(attack.run(x.narrow(0, start, len), y.narrow(0, start, len)).adv);
+          parts.push(attack.generate(x.narrow(0, start, len), y.narrow(0, start, len)));
         }
         return keep(cat(parts, 0));
       }), x.device);

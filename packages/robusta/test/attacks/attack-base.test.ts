@@ -220,3 +220,28 @@ test('every iteration frees its temporaries: live tensors during a long run stay
     assert.ok(peaks[1]! <= peaks[0]! + 8, `${name}: ${peaks[0]} live tensors at most in 4 steps but ${peaks[1]} in 40`);
   }
 });
+
+test('generate(): run()\'s adversarial images with no forward pass beyond the attack\'s own; run() adds the success and clean passes', () => {
+  tidy(() => {
+    const cases: [string, (m: Classifier) => Attack, number][] = [
+      ['FGSM', (m) => new FGSM(m, { eps: 0.1 }), 1],
+      ['PGD-4', (m) => new PGD(m, { eps: 0.1, alpha: 0.02, steps: 4, seed: 3 }), 4],
+      ['BIM-3 targeted', (m) => new BIM(m, { eps: 0.1, alpha: 0.02, steps: 3, mode: 'targeted' }), 3],
+    ];
+    for (const [name, make, attackForwards] of cases) {
+      const spyGenerate = new ModeSpy(model);
+      const targets = labels.add(1).remainder(10);
+      const targeted = make(model).targeted;
+      const adv = make(spyGenerate).generate(images, labels, targeted ? targets : undefined);
+      assert.equal(spyGenerate.seen.length, attackForwards, `${name}: forward passes of generate()`);
+      const spyRun = new ModeSpy(model);
+      const r = make(spyRun).run(images, labels, targeted ? targets : undefined);
+      assert.equal(spyRun.seen.length, attackForwards + 2, `${name}: run() adds the pass on the adversarial and on the clean images`);
+      assert.equal(adv.sub(r.adv).abs().max().item(), 0, `${name}: generate() and run() give the same images`);
+      assert.ok(r.cleanPred.eq(model.forward(images).argmax(1)).all().item(), `${name}: clean predictions`);
+    }
+    // The class range is still checked before any work, at the attack's first forward pass.
+    assert.throws(() => new PGD(model, { steps: 1 }).generate(images, labels.add(10)), /class indices in \[0, 9\]/);
+    assert.throws(() => new FGSM(model, { mode: 'targeted' }).generate(images, labels, labels.add(10)), /targets must be class indices/);
+  });
+});

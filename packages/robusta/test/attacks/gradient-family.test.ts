@@ -75,8 +75,8 @@ interface Case {
 }
 
 const linf = (eps: number): Budget => ({ norm: 'Linf', eps });
-/** For the randomized model the clean forward pass of Attack.run draws its noise after the seed: so does the reference. */
-const seededNoisy = (seed: number, call: string): string => `(torch.manual_seed(${seed}), M(x), ${call})[-1]`;
+/** On the randomized model the attack's draws start at the seed: Attack.run makes its clean forward pass (a noise draw) after the attack, as torchattacks makes none. */
+const seededNoisy = (seed: number, call: string): string => `(torch.manual_seed(${seed}), ${call})[-1]`;
 
 const cases: Case[] = [
   { name: 'VANILA', make: (m) => new VANILA(m), py: 'vanila(x)', budget: linf(0), identity: true },
