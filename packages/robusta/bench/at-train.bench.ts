@@ -1,17 +1,17 @@
 // Issue acceptance: adversarial training (AT, Madry et al.) of the MNIST tutorial CNN by robusta and by
 // plain PyTorch with the same recipe, side by side: epoch time, ratio, clean and PGD-20 test accuracy.
 // Recipe: ε = 0.1, PGD-5 (α 0.025, uniform random start, model in eval mode for the attack), SGD lr 0.01
-// momentum 0.9, batch 100.   BENCH_TRAIN=30000 BENCH_EPOCHS=1 BENCH_REPEATS=1 (AT from scratch needs a few hundred
+// momentum 0.9, batch 100.   BENCH_TRAIN=30000 BENCH_EPOCHS=1 BENCH_REPEATS=3 (AT from scratch needs a few hundred
 // steps before it leaves chance level: with 10,000 images both sides stay near 10 %).
 import { F, manualSeed, noGrad, tidy, type Tensor } from '@robusta/torch';
 import { attacks, data, defenses, models, optim } from '../src/index.js';
-import { header, MNIST_PY, row, runPyTorch, THREADS } from './common.js';
+import { MNIST_PY, peakRssMb, row, runPyTorch, sampleHeader, sampleRow, THREADS } from './common.js';
 
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const N_TRAIN = Number(process.env.BENCH_TRAIN ?? 30000);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const N_TEST = 1000;
-type Result = { epochSeconds: number; clean: number; pgd: number };
+type Result = { epochSeconds: number; clean: number; pgd: number; rss?: number };
 
 function robustaRun(): Result {
   manualSeed(0);
@@ -74,7 +74,7 @@ model.eval()
 with torch.no_grad(): clean = (model(xte).argmax(1) == yte).float().mean().item()
 xa = pgd(xte, yte, 0.1, 0.01, 20, False)
 with torch.no_grad(): robust = (model(xa).argmax(1) == yte).float().mean().item()
-print(json.dumps({'epochSeconds': min(times), 'clean': clean, 'pgd': robust}))
+print(json.dumps({'epochSeconds': min(times), 'clean': clean, 'pgd': robust, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 `;
 
 console.log(`AT on the MNIST tutorial CNN: ε 0.1, PGD-5 training, ${N_TRAIN} images, ${EPOCHS} epoch(s), ${THREADS} threads; PGD-20 test on ${N_TEST}`);
@@ -84,13 +84,9 @@ for (let i = 0; i < REPEATS; i++) {
   rs.push(robustaRun());
   ps.push(runPyTorch<Result>(PY));
 }
-const summarize = (xs: Result[]): Result => ({
-  epochSeconds: Math.min(...xs.map((x) => x.epochSeconds)),
-  clean: xs.reduce((a, x) => a + x.clean, 0) / xs.length, pgd: xs.reduce((a, x) => a + x.pgd, 0) / xs.length,
-});
-const r = summarize(rs);
-const p = summarize(ps);
-console.log(header(''));
-console.log(row('epoch time (s)', r.epochSeconds, p.epochSeconds));
-console.log(row('clean test accuracy (%)', r.clean * 100, p.clean * 100));
-console.log(row('PGD-20 test accuracy (%)', r.pgd * 100, p.pgd * 100));
+const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+console.log(sampleHeader(`median of ${REPEATS} alternating runs per side (BENCH_REPEATS)`));
+console.log(sampleRow('epoch time (s)', rs.map((x) => x.epochSeconds), ps.map((x) => x.epochSeconds)));
+console.log(row('clean test accuracy (%)', mean(rs.map((x) => x.clean)) * 100, mean(ps.map((x) => x.clean)) * 100));
+console.log(row('PGD-20 test accuracy (%)', mean(rs.map((x) => x.pgd)) * 100, mean(ps.map((x) => x.pgd)) * 100));
+console.log(row('peak RSS (MB)', peakRssMb(), Math.max(...ps.map((x) => x.rss ?? 0)), 0));

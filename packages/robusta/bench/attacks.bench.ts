@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed, rand, randint, tidy } from '@robusta/torch';
 import { attacks, data, io, models } from '../src/index.js';
-import { header, MNIST_PY, peakRssMb, row, runPyTorch, THREADS } from './common.js';
+import { MNIST_PY, peakRssMb, row, runPyTorch, sampleHeader, sampleRow, THREADS } from './common.js';
 
 const N_MNIST = Number(process.env.BENCH_MNIST_N ?? 10000);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'robusta-bench-'));
 
 manualSeed(0);
@@ -84,22 +84,22 @@ t_fgsm = timeit(over(lambda x, y: fgsm(m, x, y, 0.1)))
 t_pgd = timeit(over(lambda x, y: pgd(m, x, y, 0.1, 0.01, 20)))
 print(json.dumps({'cifar': t_cifar, 'fgsm': t_fgsm, 'pgd': t_pgd, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 `;
-// The two sides alternate (R P R P ...) and each keeps its fastest run: the machine's speed drifts.
+// The two sides alternate (R P R P ...); medians and spreads are printed: the machine's speed drifts.
 type Times = { cifar: number; fgsm: number; pgd: number };
-const best = (a: Times | null, b: Times): Times => (a ? { cifar: Math.min(a.cifar, b.cifar), fgsm: Math.min(a.fgsm, b.fgsm), pgd: Math.min(a.pgd, b.pgd) } : b);
-let r: Times | null = null;
-let p: Times | null = null;
+const rs: Times[] = [];
+const ps: Times[] = [];
 let pRss = 0;
 for (let i = 0; i < REPEATS; i++) {
-  r = best(r, robustaTimes());
+  rs.push(robustaTimes());
   const pi = runPyTorch<Times & { rss: number }>(PY);
-  p = best(p, pi);
+  ps.push(pi);
   pRss = Math.max(pRss, pi.rss);
 }
 const rRss = peakRssMb();
-console.log(header(`attacks, ${THREADS} threads (times in seconds; same weights and inputs on both sides)`));
-console.log(row('PGD-10, CIFAR CNN, batch 128', r!.cifar, p!.cifar, 3));
-console.log(row(`FGSM, MNIST CNN, ${N_MNIST} images`, r!.fgsm, p!.fgsm, 3));
-console.log(row(`PGD-20, MNIST CNN, ${N_MNIST} images`, r!.pgd, p!.pgd, 3));
+const of = (xs: Times[], k: keyof Times) => xs.map((t) => t[k]);
+console.log(sampleHeader(`attacks, ${THREADS} threads (times in seconds; same weights and inputs on both sides)`));
+console.log(sampleRow('PGD-10, CIFAR CNN, batch 128', of(rs, 'cifar'), of(ps, 'cifar'), 3));
+console.log(sampleRow(`FGSM, MNIST CNN, ${N_MNIST} images`, of(rs, 'fgsm'), of(ps, 'fgsm'), 3));
+console.log(sampleRow(`PGD-20, MNIST CNN, ${N_MNIST} images`, of(rs, 'pgd'), of(ps, 'pgd'), 3));
 console.log(row('peak RSS (MB)', rRss, pRss, 0));
-console.log(`best of ${REPEATS} alternating runs per side (BENCH_REPEATS)`);
+console.log(`median of ${REPEATS} alternating runs per side (BENCH_REPEATS)`);

@@ -46,3 +46,30 @@ def mnist_cnn():
         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1, stride=2), nn.ReLU(),
         nn.Flatten(), nn.Linear(7 * 7 * 64, 100), nn.ReLU(), nn.Linear(100, 10))
 `;
+
+/** The median of a non-empty list (mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** "min–max" of a non-empty list, for printing the spread of repeated timings. */
+export function spread(xs: readonly number[], digits = 2): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
+/** A row of free text in the columns of row(): label, robusta, PyTorch, and an optional last column. */
+export function textRow(label: string, robusta: string, pytorch: string, last = ''): string {
+  return `${label.padEnd(34)}${robusta.padStart(10)}${pytorch.padStart(10)}${last.padStart(8)}`;
+}
+
+/** A row of medians over repeated alternating runs, with each side's min–max spread after the ratio. */
+export function sampleRow(label: string, robusta: readonly number[], pytorch: readonly number[], digits = 2): string {
+  return `${row(label, median(robusta), median(pytorch), digits)}   ${spread(robusta, digits)} | ${spread(pytorch, digits)}`;
+}
+
+/** The header for sampleRow() rows. */
+export function sampleHeader(title: string): string {
+  return `${header(title)}   spread (min–max): robusta | PyTorch`;
+}

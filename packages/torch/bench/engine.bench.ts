@@ -164,11 +164,12 @@ for (const key of KEYS) {
 tuned.close();
 plain.close();
 const rows: [string, Key][] = [['PGD step (ms)', 'pgd_step_ms'], ['training step (ms)', 'train_step_ms'], ['tiny op: 4-element add (µs)', 'tiny_op_us']];
-console.log(`${'measure'.padEnd(30)}${'robusta'.padStart(10)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}${'PyTorch*'.padStart(10)}${'ratio*'.padStart(8)}`);
+const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+console.log(`${'measure'.padEnd(30)}${'robusta'.padStart(10)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}${'PyTorch*'.padStart(10)}${'ratio*'.padStart(8)}   spread (min–max): robusta | PyTorch`);
 for (const [label, key] of rows) {
   const r = median(samples.robusta![key]);
   const pt = median(samples.tuned![key]);
   const pd = median(samples.plain![key]);
-  console.log(`${label.padEnd(30)}${r.toFixed(2).padStart(10)}${pt.toFixed(2).padStart(10)}${(r / pt).toFixed(2).padStart(8)}${pd.toFixed(2).padStart(10)}${(r / pd).toFixed(2).padStart(8)}`);
+  console.log(`${label.padEnd(30)}${r.toFixed(2).padStart(10)}${pt.toFixed(2).padStart(10)}${(r / pt).toFixed(2).padStart(8)}${pd.toFixed(2).padStart(10)}${(r / pd).toFixed(2).padStart(8)}   ${range(samples.robusta![key])} | ${range(samples.tuned![key])}`);
 }
 console.log('PyTorch: same malloc tuning as robusta; PyTorch*: glibc defaults. ratio = robusta / PyTorch (lower is better).');
