@@ -41,6 +41,7 @@ struct Slot {
   at::Tensor tensor;
   const void* storage = nullptr;  // the storage counted in g_storages, or null
   int64_t ownBytes = 0;           // bytes counted for this handle alone (small storages)
+  bool counted = false;           // whether this slot's bytes are counted (it has a weak owner)
   uint32_t generation = 0;
   bool live = false;
   // A weak reference to the JS Tensor that owns this slot (see Track): when V8 collects the object,
@@ -53,9 +54,9 @@ std::vector<Slot>& g_slots = *new std::vector<Slot>();
 std::vector<uint32_t> g_free;
 int64_t g_live = 0;
 
-// V8 only collects tensors when it knows what they hold natively. Bytes of large storages are
-// counted once per storage (views share it), when its first handle appears, and returned when its
-// last one goes; small storages are counted per handle.
+// V8 only collects tensors when it knows what they hold natively. The bytes of tensors with a weak
+// owner (those outside every tidy() scope) are counted: large storages once per storage (views share
+// it), when its first such handle appears, returned when its last one goes; small ones per handle.
 struct StorageCount {
   int64_t handles;
   int64_t bytes;
@@ -112,6 +113,7 @@ void ReleaseSlot(Slot& s, size_t index) {
     Count(-s.ownBytes);
     s.ownBytes = 0;
   }
+  s.counted = false;
   s.owner.Reset();
   s.tensor.reset();
   s.live = false;
@@ -122,6 +124,29 @@ void ReleaseSlot(Slot& s, size_t index) {
 
 void Release(Napi::Env env, Slot& s, size_t index) {
   ReleaseSlot(s, index);
+  ReportToV8(env);
+}
+
+// Counts a slot's bytes for V8 (once): called when the slot gets its weak owner. Tensors a tidy()
+// scope owns are never counted: the scope frees them, V8 could not collect them while the scope holds
+// them, and counting the activations of every step made V8 start a major GC (concurrent marking on
+// the cores libtorch computes on) at every step of a training or attack loop.
+void CountSlot(Napi::Env env, Slot& s) {
+  if (s.counted || !s.tensor.has_storage()) return;
+  s.counted = true;
+  const c10::StorageImpl* impl = s.tensor.storage().unsafeGetStorageImpl();
+  const int64_t bytes = static_cast<int64_t>(impl->nbytes());
+  if (bytes < kSmallStorageBytes) {
+    s.ownBytes = bytes;
+    Count(bytes);
+  } else {
+    s.storage = impl;
+    auto& entry = g_storages[impl];
+    if (entry.handles++ == 0) {
+      entry.bytes = bytes;
+      Count(bytes);
+    }
+  }
   ReportToV8(env);
 }
 
@@ -154,22 +179,6 @@ double PutTensor(Napi::Env env, at::Tensor t) {
   s.tensor = std::move(t);
   s.live = true;
   g_live++;
-  if (s.tensor.has_storage()) {
-    const c10::StorageImpl* impl = s.tensor.storage().unsafeGetStorageImpl();
-    const int64_t bytes = static_cast<int64_t>(impl->nbytes());
-    if (bytes < kSmallStorageBytes) {
-      s.ownBytes = bytes;
-      Count(bytes);
-    } else {
-      s.storage = impl;
-      auto& entry = g_storages[impl];
-      if (entry.handles++ == 0) {
-        entry.bytes = bytes;
-        Count(bytes);
-      }
-    }
-  }
-  ReportToV8(env);
   return static_cast<double>(index) + static_cast<double>(s.generation) * kSlotSpan;
 }
 
@@ -210,6 +219,7 @@ Napi::Value Track(const Napi::CallbackInfo& info) {
   s->owner.Reset(v8::Isolate::GetCurrent(), object);
   s->owner.SetWeak(reinterpret_cast<void*>(static_cast<uintptr_t>(Pack(index, s->generation))), OnOwnerCollected,
                    v8::WeakCallbackType::kParameter);
+  CountSlot(info.Env(), *s);
   return info.Env().Undefined();
 }
 
