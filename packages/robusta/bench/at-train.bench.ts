@@ -3,9 +3,9 @@
 // Recipe: ε = 0.1, PGD-5 (α 0.025, uniform random start, model in eval mode for the attack), SGD lr 0.01
 // momentum 0.9, batch 100.   BENCH_TRAIN=30000 BENCH_EPOCHS=1 BENCH_REPEATS=3 (AT from scratch needs a few hundred
 // steps before it leaves chance level: with 10,000 images both sides stay near 10 %).
-import { F, manualSeed, noGrad, tidy, type Tensor } from '@robusta/torch';
+import { manualSeed, noGrad, tidy, type Tensor } from '@robusta/torch';
 import { attacks, data, defenses, models, optim } from '../src/index.js';
-import { MNIST_PY, peakRssMb, row, runPyTorch, sampleHeader, sampleRow, THREADS } from './common.js';
+import { atEpoch, MNIST_PY, peakRssMb, row, runPyTorch, sampleHeader, sampleRow, THREADS } from './common.js';
 
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const N_TRAIN = Number(process.env.BENCH_TRAIN ?? 30000);
@@ -24,18 +24,7 @@ function robustaRun(): Result {
   const times: number[] = [];
   for (let e = 0; e < EPOCHS; e++) {
     const t0 = performance.now();
-    model.train();
-    for (const batch of loader.epoch(e)) {
-      tidy(() => {
-        const xAdv = at.generate(model, batch.x, batch.y);
-        const loss = F.crossEntropy(model.forward(xAdv), batch.y);
-        opt.zeroGrad();
-        loss.backward();
-        opt.step();
-      });
-      batch.x.dispose();
-      batch.y.dispose();
-    }
+    atEpoch(model, opt, at, loader, e);
     times.push((performance.now() - t0) / 1000);
   }
   model.eval();

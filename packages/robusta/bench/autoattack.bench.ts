@@ -17,9 +17,9 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { F, getNumThreads, libtorchVersion, manualSeed, noGrad, tidy } from '@robusta/torch';
+import { getNumThreads, libtorchVersion, manualSeed, noGrad, tidy } from '@robusta/torch';
 import { attacks, data, defenses, io, models, optim } from '../src/index.js';
-import { header, median, MNIST_PY, peakRssMb, row, runPyTorch, spread, textRow, THREADS } from './common.js';
+import { atEpoch, header, median, MNIST_PY, peakRssMb, row, runPyTorch, spread, textRow, THREADS } from './common.js';
 
 const N = Number(process.env.BENCH_AA_N ?? 32);
 const N_TRAIN = Number(process.env.BENCH_AA_TRAIN ?? 20000);
@@ -42,18 +42,7 @@ function trainAndSave(): void {
   const at = new defenses.AT({ eps: RECIPE.eps, alpha: RECIPE.alpha, steps: RECIPE.steps });
   const loader = new data.DataLoader(data.loadMnist('train'), { batchSize: RECIPE.batch, shuffle: true, seed: RECIPE.seed, subset: N_TRAIN });
   const t0 = performance.now();
-  model.train();
-  for (const batch of loader.epoch(0)) {
-    tidy(() => {
-      const xAdv = at.generate(model, batch.x, batch.y);
-      const loss = F.crossEntropy(model.forward(xAdv), batch.y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-    });
-    batch.x.dispose();
-    batch.y.dispose();
-  }
+  atEpoch(model, opt, at, loader, 0);
   mkdirSync(dirname(WEIGHTS), { recursive: true });
   const tmp = `${WEIGHTS}.${process.pid}.tmp`;
   tidy(() => io.saveTorchFile(tmp, model.stateDict()));

@@ -1,6 +1,7 @@
 // Shared pieces of the side-by-side benchmarks: running the PyTorch half, timing, and reporting.
 import { execFileSync } from 'node:child_process';
-import { getNumThreads } from '@robusta/torch';
+import { F, getNumThreads, tidy } from '@robusta/torch';
+import type { data, defenses, nn, optim } from '../src/index.js';
 import { pythonPath } from '@robusta/torch/testing';
 
 export const THREADS = getNumThreads();
@@ -72,4 +73,20 @@ export function sampleRow(label: string, robusta: readonly number[], pytorch: re
 /** The header for sampleRow() rows. */
 export function sampleHeader(title: string): string {
   return `${header(title)}   spread (min–max): robusta | PyTorch`;
+}
+
+/** One epoch of adversarial training as the AT benches run it: x' = at.generate(x), one SGD/Adam step on CE(f(x'), y). */
+export function atEpoch(model: nn.Module, opt: optim.Optimizer, at: defenses.AT, loader: data.DataLoader, epoch: number): void {
+  model.train();
+  for (const batch of loader.epoch(epoch)) {
+    tidy(() => {
+      const xAdv = at.generate(model, batch.x, batch.y);
+      const loss = F.crossEntropy(model.forward(xAdv), batch.y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    });
+    batch.x.dispose();
+    batch.y.dispose();
+  }
 }

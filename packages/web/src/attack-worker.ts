@@ -57,7 +57,6 @@ export async function runAttackRequest(req: AttackRequest): Promise<void> {
   // A dataset image is attacked away from its true class; an upload away from the model's own
   // prediction (as `robusta attack` does: the pig is "hog" because the model says so).
   const label = trueLabel ?? before[0]!.index;
-  cleanLogits.dispose();
   if (req.target !== null && !(req.target >= 0 && req.target < info.numClasses)) {
     throw new RangeError(`the target class must lie in [0, ${info.numClasses - 1}]`);
   }
@@ -72,9 +71,12 @@ export async function runAttackRequest(req: AttackRequest): Promise<void> {
   const attack = entry.create(recorder, req.params, req.mode, req.seed);
   const labels = tensor([label], { dtype: 'int64' });
   const targets = req.mode === 'targeted' ? tensor([req.target!], { dtype: 'int64' }) : undefined;
+  // The curve starts at the clean point; the attack reuses these logits instead of a pass of its own.
+  recorder.recordQuery(cleanLogits);
   const t0 = performance.now();
-  const result = attack.run(image, labels, targets);
+  const result = attack.run(image, labels, targets, { cleanLogits });
   const seconds = (performance.now() - t0) / 1000;
+  cleanLogits.dispose();
   recorder.flush();
   await Promise.all(pending);
 

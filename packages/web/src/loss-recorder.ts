@@ -52,6 +52,11 @@ export class LossRecordingClassifier implements attacks.Classifier {
     this.onPoints(points);
   }
 
+  /** Records logits the caller computed from the model (a query: no gradient). */
+  recordQuery(logits: Tensor): void {
+    this.record(logits, false);
+  }
+
   private record(logits: Tensor, gradient: boolean): void {
     const [loss, targetLoss] = tidy(() => noGrad(() => {
       const z = logits.detach();

@@ -73,6 +73,15 @@ export interface AttackInput {
   readonly numClasses: number;
 }
 
+/** What a caller may hand run()/generate() besides the batch. */
+export interface RunOptions {
+  /**
+   * The model's logits on the clean images, [N, C], if the caller has them (an evaluation that
+   * already classified the batch): the run then makes no clean forward pass of its own.
+   */
+  cleanLogits?: Tensor;
+}
+
 export interface PerturbOutput {
   adv: Tensor;
   queries?: Tensor;
@@ -138,8 +147,8 @@ export abstract class Attack {
    * call run inside tidy()). Besides the attack's own work, run() makes the forward pass on the
    * adversarial images that decides success, and one on the clean images unless the attack made it.
    */
-  run(images: Tensor, labels: Tensor, targets?: Tensor): AttackResult {
-    return this.execute(images, labels, targets, true) as AttackResult;
+  run(images: Tensor, labels: Tensor, targets?: Tensor, options: RunOptions = {}): AttackResult {
+    return this.execute(images, labels, targets, options, true) as AttackResult;
   }
 
   /**
@@ -147,12 +156,19 @@ export abstract class Attack {
    * beyond the attack's own (no success check, no clean predictions). Same draws and result as
    * run(...).adv.
    */
-  generate(images: Tensor, labels: Tensor, targets?: Tensor): Tensor {
-    return this.execute(images, labels, targets, false) as Tensor;
+  generate(images: Tensor, labels: Tensor, targets?: Tensor, options: RunOptions = {}): Tensor {
+    return this.execute(images, labels, targets, options, false) as Tensor;
   }
 
-  private execute(images: Tensor, labels: Tensor, targets: Tensor | undefined, full: boolean): AttackResult | Tensor {
+  private execute(images: Tensor, labels: Tensor, targets: Tensor | undefined, options: RunOptions, full: boolean): AttackResult | Tensor {
     this.checkInputs(images, labels, targets);
+    const given = options.cleanLogits;
+    if (given !== undefined) {
+      const n = images.shape[0]!;
+      if (!(given instanceof Tensor) || given.ndim !== 2 || given.shape[0] !== n || given.shape[1]! < 2) {
+        throw new RangeError(`${this.name}: cleanLogits must be a Tensor [${n}, C] with C >= 2${given instanceof Tensor ? `, got [${given.shape.join(', ')}]` : ''}`);
+      }
+    }
     const wasTraining = this.model.training;
     const saved = this.seed === undefined ? null : saveRng(images);
     this.model.eval();
@@ -162,6 +178,7 @@ export abstract class Attack {
       return tidy(() => {
         const input = new RunInput(this, images.detach(), labels, targets ?? null);
         this.current = input;
+        if (given !== undefined) input.useCleanLogits(given.detach());
         input.targets = this.resolveTargets(input, targets);
         const out = this.perturb(input);
         const o: PerturbOutput = out instanceof Tensor ? { adv: out } : out;
@@ -287,6 +304,12 @@ class RunInput implements AttackInput {
 
   get numClasses(): number {
     return this.numClassesSeen ?? this.cleanLogits.shape[1]!;
+  }
+
+  /** Clean logits the caller computed: checked like a forward pass of the run. */
+  useCleanLogits(logits: Tensor): void {
+    this.validate(this.images, logits);
+    this.clean = logits;
   }
 
   validate(x: Tensor, logits: Tensor): void {

@@ -175,11 +175,13 @@ function attackBatch(model: Classifier, x: Tensor, y: Tensor, attacks: [string, 
   model.eval();
   try {
     return tidy(() => {
-      const correct = noGrad(() => model.forward(x).argmax(1).eq(y));
+      const cleanLogits = noGrad(() => model.forward(x));
+      const correct = cleanLogits.argmax(1).eq(y);
       const robust: Record<string, string> = {};
       for (const [name, attack] of attacks) {
         robust[name] = tidy(() => {
-          const r = attack.run(x, y);
+          // The batch's clean logits serve every attack: no attack makes a clean pass of its own.
+          const r = attack.run(x, y, undefined, { cleanLogits });
           return encode(correct.logicalAnd(r.advPred.eq(y)));
         });
       }

@@ -245,3 +245,18 @@ test('generate(): run()\'s adversarial images with no forward pass beyond the at
     assert.throws(() => new FGSM(model, { mode: 'targeted' }).generate(images, labels, labels.add(10)), /targets must be class indices/);
   });
 });
+
+test('run(..., { cleanLogits }): no clean pass of its own, the same result; bad logits are refused', () => {
+  tidy(() => {
+    const logits = model.forward(images);
+    const spy = new ModeSpy(model);
+    const r = new APGD(spy, { eps: 0.1, steps: 3 }).run(images, labels, undefined, { cleanLogits: logits });
+    const spyAlone = new ModeSpy(model);
+    const alone = new APGD(spyAlone, { eps: 0.1, steps: 3 }).run(images, labels);
+    assert.equal(spy.seen.length, spyAlone.seen.length - 1, 'one forward pass fewer');
+    assert.equal(r.adv.sub(alone.adv).abs().max().item(), 0);
+    assert.ok(r.cleanPred.eq(alone.cleanPred).all().item());
+    assert.throws(() => new FGSM(model).run(images, labels, undefined, { cleanLogits: logits.narrow(0, 0, 4) }), /cleanLogits must be a Tensor \[16, C\]/);
+    assert.throws(() => new FGSM(model).run(images, labels.add(10), undefined, { cleanLogits: logits }), /class indices in \[0, 9\]/);
+  });
+});
