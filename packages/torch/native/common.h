@@ -27,6 +27,8 @@ double PutTensor(Napi::Env env, at::Tensor t);
 const at::Tensor& GetTensor(Napi::Env env, double handle);
 // The tensor behind a JS argument that must be a handle, with a TypeError naming it otherwise.
 const at::Tensor& UnwrapTensor(Napi::Env env, const Napi::Value& v, const char* what);
+// Gives the tensor of `handle` its weak JS owner (the GC safety net) and counts its bytes for V8.
+void OwnTensor(Napi::Env env, napi_value owner, double handle);
 // A JS number for a tensor result (-1 for an undefined tensor).
 Napi::Value WrapTensor(Napi::Env env, at::Tensor t);
 

@@ -286,8 +286,8 @@ Napi::Value ToJs(Napi::Env env, c10::IValue&& v) {
   ThrowTorchError(env, "operator returned a value of type " + v.tagKind() + " that the binding does not convert");
 }
 
-const OpEntry& EntryOf(const Napi::CallbackInfo& info) {
-  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+const OpEntry& EntryOf(const Napi::CallbackInfo& info, size_t at = 0) {
+  size_t id = static_cast<size_t>(info[at].As<Napi::Number>().DoubleValue());
   if (id >= registry().size()) throw Napi::RangeError::New(info.Env(), "unknown operator id");
   return registry()[id];
 }
@@ -320,15 +320,15 @@ void RunOp(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torc
 
 // The unboxed fast path (see FastPath): false when the op has none or the arguments need the boxed
 // path's conversions or its error messages.
-bool CallFast(const Napi::CallbackInfo& info, const OpEntry& op, Napi::Value& result) {
+bool CallFast(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, Napi::Value& result) {
   const FastPath& fast = op.fast;
-  if (!fast.any() || info.Length() - 1 != op.args.size()) return false;
+  if (!fast.any() || info.Length() - first != op.args.size()) return false;
   Napi::Env env = info.Env();
   const at::Tensor* tensors[3];
   at::Scalar scalars[3];
   size_t nt = 0, ns = 0;
   for (size_t i = 0; i < op.args.size(); ++i) {
-    Napi::Value v = info[i + 1];
+    Napi::Value v = info[first + i];
     napi_valuetype type = TypeOf(env, v);
     if (op.args[i].kind == Kind::Tensor) {
       if (type != napi_number) return false;
@@ -356,14 +356,13 @@ bool CallFast(const Napi::CallbackInfo& info, const OpEntry& op, Napi::Value& re
 // One stack reused by every call (the addon runs on the main thread only).
 torch::jit::Stack g_stack;
 
-// call(id, ...args): the op's result (a Tensor, a number, an array for several results).
-Napi::Value Call(const Napi::CallbackInfo& info) {
+// Runs op on info[first...] and converts its result (a Tensor, a number, an array for several results).
+Napi::Value CallFrom(const Napi::CallbackInfo& info, size_t first, const OpEntry& op) {
   Napi::Env env = info.Env();
-  const OpEntry& op = EntryOf(info);
   Napi::Value result;
-  if (CallFast(info, op, result)) return result;
+  if (CallFast(info, first, op, result)) return result;
   torch::jit::Stack stack = std::move(g_stack);
-  RunOp(info, 1, op, stack);
+  RunOp(info, first, op, stack);
   if (stack.empty()) {
     result = env.Undefined();
   } else if (stack.size() == 1) {
@@ -375,6 +374,17 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
   }
   stack.clear();
   g_stack = std::move(stack);
+  return result;
+}
+
+// call(id, ...args): the op's result.
+Napi::Value Call(const Napi::CallbackInfo& info) { return CallFrom(info, 1, EntryOf(info)); }
+
+// callOwned(owner, id, ...args): an op with one Tensor result, whose JS owner is given: the result's
+// handle, with the GC safety net armed in the same call (one N-API call instead of call + track).
+Napi::Value CallOwned(const Napi::CallbackInfo& info) {
+  Napi::Value result = CallFrom(info, 2, EntryOf(info, 1));
+  if (result.IsNumber() && info[0].IsObject()) OwnTensor(info.Env(), info[0], result.As<Napi::Number>().DoubleValue());
   return result;
 }
 
@@ -402,6 +412,7 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
 void InitOps(Napi::Env env, Napi::Object exports) {
   exports.Set("findOp", Napi::Function::New<FindOp>(env, "findOp"));
   exports.Set("call", Napi::Function::New<Call>(env, "call"));
+  exports.Set("callOwned", Napi::Function::New<CallOwned>(env, "callOwned"));
   exports.Set("callVoid", Napi::Function::New<CallVoid>(env, "callVoid"));
   exports.Set("opSchema", Napi::Function::New<OpSchema>(env, "opSchema"));
 }

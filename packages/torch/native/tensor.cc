@@ -182,6 +182,19 @@ double PutTensor(Napi::Env env, at::Tensor t) {
   return static_cast<double>(index) + static_cast<double>(s.generation) * kSlotSpan;
 }
 
+void OwnTensor(Napi::Env env, napi_value owner, double handle) {
+  Slot* s = Lookup(handle);
+  if (!s) return;
+  v8::Local<v8::Object> object;
+  static_assert(sizeof(object) == sizeof(owner), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&object), &owner, sizeof(owner));
+  size_t index = static_cast<size_t>(s - g_slots.data());
+  s->owner.Reset(v8::Isolate::GetCurrent(), object);
+  s->owner.SetWeak(reinterpret_cast<void*>(static_cast<uintptr_t>(Pack(index, s->generation))), OnOwnerCollected,
+                   v8::WeakCallbackType::kParameter);
+  CountSlot(env, *s);
+}
+
 const at::Tensor& GetTensor(Napi::Env env, double handle) {
   Slot* s = Lookup(handle);
   if (!s) Disposed(env);
@@ -208,18 +221,7 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
 
 // track(tensorObject, handle): the slot is freed when V8 collects the object (unless disposed first).
 Napi::Value Track(const Napi::CallbackInfo& info) {
-  double h = info[1].As<Napi::Number>().DoubleValue();
-  Slot* s = Lookup(h);
-  if (!s || !info[0].IsObject()) return info.Env().Undefined();
-  napi_value value = info[0];
-  v8::Local<v8::Object> object;
-  static_assert(sizeof(object) == sizeof(value), "napi_value is a v8::Local");
-  std::memcpy(static_cast<void*>(&object), &value, sizeof(value));
-  size_t index = static_cast<size_t>(s - g_slots.data());
-  s->owner.Reset(v8::Isolate::GetCurrent(), object);
-  s->owner.SetWeak(reinterpret_cast<void*>(static_cast<uintptr_t>(Pack(index, s->generation))), OnOwnerCollected,
-                   v8::WeakCallbackType::kParameter);
-  CountSlot(info.Env(), *s);
+  if (info[0].IsObject()) OwnTensor(info.Env(), info[0], info[1].As<Napi::Number>().DoubleValue());
   return info.Env().Undefined();
 }
 

@@ -12,6 +12,8 @@ export interface NativeAddon {
   findOp(name: string): number;
   opSchema(id: number): string;
   call(id: number, ...args: unknown[]): unknown;
+  /** call() for an op with one Tensor result, arming the result's GC safety net with `owner` in the same call. */
+  callOwned(owner: object, id: number, ...args: unknown[]): number;
   callVoid(id: number, ...args: unknown[]): void;
   free(h: number): void;
   isLive(h: number): boolean;

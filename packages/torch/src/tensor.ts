@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { native, op, type Op } from './native.js';
 import { type DType, dtypeCode, dtypeName, typedArrayFor, type TypedArray } from './dtype.js';
 import { checkDevice, type Device } from './device.js';
-import { track, TRACKED, type Trackable } from './scope.js';
+import { scopeDepth, track, TRACKED, type Trackable } from './scope.js';
 
 
 export type Scalar = number | boolean;
@@ -19,7 +19,11 @@ export function reductionCode(r: Reduction): number {
 
 /** Calls an operator and wraps its Tensor result. */
 export function callT(o: Op, ...args: unknown[]): Tensor {
-  return wrap(native.call(o.handle, ...args) as number);
+  if (scopeDepth() > 0) return new Tensor(native.call(o.handle, ...args) as number);
+  // Outside every scope the result needs its GC safety net: armed by the same native call.
+  const t = new Tensor(-1);
+  (t as { handle: number }).handle = native.callOwned(t, o.handle, ...args);
+  return t;
 }
 /** Calls an operator that returns several tensors (a tuple or a Tensor[]). */
 export function callTs(o: Op, ...args: unknown[]): Tensor[] {
@@ -126,7 +130,7 @@ export class Tensor implements Trackable {
     this.handle = handle;
     // The safety net: the native tensor is freed by the GC that collects this object. A tidy()
     // scope that owns the tensor frees it itself; the net is armed when the tensor leaves it.
-    if (!track(this)) native.track(this, handle);
+    if (!track(this) && handle >= 0) native.track(this, handle);
   }
 
   /** @internal called by the scopes when none owns this tensor any more. */
