@@ -62,8 +62,10 @@ function inputMargins(ctx: MeasureContext, norm: 'L2' | 'Linf'): number[] {
     return perExampleBatches(x.shape[0]!, ctx.settings.batchSize, (start, len) => tidy(() => {
       const xb = x.narrow(0, start, len);
       const yb = y.narrow(0, start, len);
-      const r = attack.run(xb, yb);
-      const finite = batchedLogits(ctx.model, xb, len).isfinite().all(1).toFlatArray() as (boolean | number)[];
+      // One clean pass serves the finiteness check and the attack (which would otherwise make its own).
+      const cleanLogits = batchedLogits(ctx.model, xb, len);
+      const r = attack.run(xb, yb, undefined, { cleanLogits });
+      const finite = cleanLogits.isfinite().all(1).toFlatArray() as (boolean | number)[];
       const distance = flatNorm(r.adv.sub(xb), norm === 'L2' ? 2 : Infinity).toFlatArray() as number[];
       const wrong = r.cleanPred.ne(yb).toFlatArray() as (boolean | number)[];
       const flipped = r.success.toFlatArray() as (boolean | number)[];
