@@ -176,7 +176,7 @@ export abstract class Attack {
     try {
       if (this.seed !== undefined) this.enterStream(this.seed, images.device);
       return tidy(() => {
-        const input = new RunInput(this, images.detach(), labels, targets ?? null);
+        const input = new RunInput(this.name, this.forward, images.detach(), labels, targets ?? null);
         this.current = input;
         if (given !== undefined) input.useCleanLogits(given.detach());
         input.targets = this.resolveTargets(input, targets);
@@ -295,10 +295,12 @@ class RunInput implements AttackInput {
   numClassesSeen: number | null = null;
   private clean: Tensor | null = null;
 
-  constructor(private readonly attack: Attack, readonly images: Tensor, readonly labels: Tensor, private readonly givenTargets: Tensor | null) {}
+  /** forward: the attack's checked forward pass (the run's first pass validates the logits). */
+  constructor(private readonly owner: string, private readonly forward: (x: Tensor) => Tensor, readonly images: Tensor,
+    readonly labels: Tensor, private readonly givenTargets: Tensor | null) {}
 
   get cleanLogits(): Tensor {
-    if (this.clean === null) this.clean = noGrad(() => this.attack['forward'](this.images)).detach();
+    if (this.clean === null) this.clean = noGrad(() => this.forward(this.images)).detach();
     return this.clean;
   }
 
@@ -313,7 +315,7 @@ class RunInput implements AttackInput {
   }
 
   validate(x: Tensor, logits: Tensor): void {
-    const name = this.attack.name;
+    const name = this.owner;
     const n = x.shape[0]!;
     if (logits.ndim !== 2 || logits.shape[0] !== n || logits.shape[1]! < 2) {
       throw new RangeError(`${name}: the model must return logits of shape [${n}, C] with C >= 2, got [${logits.shape.join(', ')}]`);

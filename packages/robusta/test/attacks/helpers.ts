@@ -17,12 +17,11 @@ torch.setNumThreads(1);
 
 export type Weights = Record<string, Tensor>;
 
-/** A classifier over explicit weight tensors; `training` only records the mode (no dropout/BN). */
-abstract class WeightModel implements Classifier {
+/** A classifier that counts the calls and the examples it is asked to classify; subclasses give the logits. */
+export abstract class CountingClassifier implements Classifier {
   training = true;
   forwardCalls = 0;
   forwardExamples = 0;
-  constructor(readonly weights: Weights) {}
   train(mode = true): this {
     this.training = mode;
     return this;
@@ -36,6 +35,13 @@ abstract class WeightModel implements Classifier {
     return this.logits(x);
   }
   protected abstract logits(x: Tensor): Tensor;
+}
+
+/** A classifier over explicit weight tensors; `training` only records the mode (no dropout/BN). */
+abstract class WeightModel extends CountingClassifier {
+  constructor(readonly weights: Weights) {
+    super();
+  }
   /** The Python expression building the same model from the weights dict W (see python/reference.py). */
   abstract readonly kind: 'mlp' | 'cnn';
   parameters(): Tensor[] {
@@ -153,7 +159,7 @@ function weightsKey(recipe: TrainingRecipe, data: { images: Tensor; labels: Tens
   h.update(JSON.stringify({ recipe, libtorch: torch.libtorchVersion(), threads: torch.getNumThreads() }));
   const model = recipe.kind === 'mlp' ? MLP : TinyCNN;
   // A class's source text includes its methods (init, logits; forward in the base class).
-  for (const source of [model, WeightModel, train, loadMnist, keepAll]) h.update(String(source));
+  for (const source of [model, CountingClassifier, WeightModel, train, loadMnist, keepAll]) h.update(String(source));
   for (const t of [data.images, data.labels]) h.update(new Uint8Array(t.contiguous().data().buffer));
   return h.digest('hex').slice(0, 16);
 }

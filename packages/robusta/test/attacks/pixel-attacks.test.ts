@@ -7,33 +7,14 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import * as torch from '@robusta/torch';
 import { type Tensor, tidy } from '@robusta/torch';
-import type { Classifier } from '../../src/attacks/classifier.js';
 import { differentialEvolution } from '../../src/attacks/differential-evolution.js';
 import { OnePixel } from '../../src/attacks/onepixel.js';
 import { Pixle } from '../../src/attacks/pixle.js';
-import { loadMnist, maxDiff, trainedMnistModel } from './helpers.js';
+import { CountingClassifier, loadMnist, maxDiff, trainedMnistModel } from './helpers.js';
 import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 
-/** Counts the examples it is asked to classify. */
-abstract class CountingModel implements Classifier {
-  training = false;
-  forwardExamples = 0;
-  train(mode = true): this {
-    this.training = mode;
-    return this;
-  }
-  eval(): this {
-    return this.train(false);
-  }
-  forward(x: Tensor): Tensor {
-    this.forwardExamples += x.shape[0]!;
-    return this.logits(x);
-  }
-  protected abstract logits(x: Tensor): Tensor;
-}
-
 /** Class 0 for dark images; one bright pixel anywhere makes class 1 win (z₁ = 5·Σx, z₀ = 1). */
-class BrightnessModel extends CountingModel {
+class BrightnessModel extends CountingClassifier {
   protected logits(x: Tensor): Tensor {
     const s = x.flatten(1).sum(1, true).mul(5);
     return torch.cat([torch.onesLike(s), s, s.mul(0.5).add(0.2)], 1);
@@ -41,7 +22,7 @@ class BrightnessModel extends CountingModel {
 }
 
 /** Class 1 only if pixel (row 3, column 5) is bright: z = [1, 10·x₃₅ · (mean over channels)]. */
-class OnePlaceModel extends CountingModel {
+class OnePlaceModel extends CountingClassifier {
   protected logits(x: Tensor): Tensor {
     const p = x.select(2, 3).select(2, 5).mean(1, true).mul(10);
     return torch.cat([torch.onesLike(p), p], 1);
