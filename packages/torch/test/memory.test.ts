@@ -109,3 +109,26 @@ test('tidy and dispose find tensors in deeply nested results without overflowing
   dispose(out);
   assert.equal(memoryStats().liveTensors, before);
 });
+
+// Tensors owned by a tidy scope get no weak handle (the scope frees them); the safety net is armed when
+// a tensor leaves every scope. A kept tensor and one returned by the outermost tidy, then dropped,
+// must be freed by the GC.
+test('a tensor that leaves its tidy scopes (keep, or the outermost result) is freed by the GC once dropped', () => {
+  const script = `
+import { tidy, keep, zeros, memoryStats } from '${indexUrl}';
+const base = memoryStats().liveTensors;
+(() => {
+  tidy(() => { keep(zeros([1000])); zeros([10]); });
+  tidy(() => zeros([1000]));
+})();
+const held = memoryStats().liveTensors - base;
+for (let i = 0; i < 5; i++) globalThis.gc();
+console.log(JSON.stringify({ held, after: memoryStats().liveTensors - base, bytes: memoryStats().trackedBytes }));
+`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { held: number; after: number; bytes: number };
+  assert.equal(out.held, 2, 'the kept tensor and the returned one are alive before the GC');
+  assert.equal(out.after, 0, 'both were freed by the GC');
+  assert.equal(out.bytes, 0, 'and their bytes were returned to V8');
+});
