@@ -53,6 +53,9 @@ struct Slot {
 std::vector<Slot>& g_slots = *new std::vector<Slot>();
 std::vector<uint32_t> g_free;
 int64_t g_live = 0;
+// Tensors the GC freed (their JS owner was collected), since start. Leak checks compare
+// live + collected: a collection between two readings must not look like a freed leak.
+int64_t g_collected = 0;
 
 // V8 only collects tensors when it knows what they hold natively. The bytes of tensors with a weak
 // owner (those outside every tidy() scope) are counted: large storages once per storage (views share
@@ -161,6 +164,7 @@ void OnOwnerCollected(const v8::WeakCallbackInfo<void>& data) {
   Slot& s = g_slots[index];
   if (!s.live || s.generation != generation) return;
   ReleaseSlot(s, index);
+  ++g_collected;
 }
 
 }  // namespace
@@ -366,6 +370,7 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
   o.Set("trackedBytes", Napi::Number::New(env, static_cast<double>(g_tracked_bytes)));
   o.Set("liveTensors", Napi::Number::New(env, static_cast<double>(g_live)));
   o.Set("storages", Napi::Number::New(env, static_cast<double>(g_storages.size())));
+  o.Set("collectedTensors", Napi::Number::New(env, static_cast<double>(g_collected)));
   return o;
 }
 

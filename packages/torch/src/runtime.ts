@@ -18,5 +18,27 @@ export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 /** The libtorch version the addon was built against (e.g. "1.13.0"). */
 export const libtorchVersion = (): string => native.version();
-/** Native bytes held by live tensors (counted once per storage) and the number of live tensors. */
-export const memoryStats = (): { trackedBytes: number; liveTensors: number; storages: number } => native.memoryStats();
+export interface MemoryStats {
+  /** Native bytes of the tensors outside every tidy() scope (counted once per storage): what V8 is told of. */
+  trackedBytes: number;
+  /** Tensors alive now. */
+  liveTensors: number;
+  /** Storages counted in trackedBytes. */
+  storages: number;
+  /**
+   * Tensors the garbage collector has freed since start (their JS object was collected). A leak
+   * check compares liveTensors + collectedTensors: a collection between two readings then does not
+   * hide a leak, and a tensor left to the GC still counts as not disposed.
+   */
+  collectedTensors: number;
+}
+export const memoryStats = (): MemoryStats => native.memoryStats();
+/**
+ * Tensors made and never disposed (by dispose() or a tidy() scope), alive or since collected by the GC:
+ * the count a leak check compares before and after. Unlike liveTensors it does not drop when the GC
+ * frees some unrelated garbage tensor in between.
+ */
+export function tensorsNotDisposed(): number {
+  const s = native.memoryStats();
+  return s.liveTensors + s.collectedTensors;
+}

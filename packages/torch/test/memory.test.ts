@@ -4,9 +4,16 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dispose, keep, memoryStats, ones, randn, scopeDepth, tidy, zeros, Tensor } from '../src/index.js';
+import { dispose, keep, memoryStats, tensorsNotDisposed, ones, randn, scopeDepth, tidy, zeros, Tensor } from '../src/index.js';
 
 const indexUrl = new URL('../src/index.js', import.meta.url).href;
+
+/** Runs an ES module script in a fresh Node (with global.gc) and parses the last line it prints. */
+function runScript(script: string): unknown {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
 
 // An attack step on a 64×3×32×32 batch: forward through a linear map, backward to the input, sign step, projection.
 const LOOP = (useTidy: boolean, steps: number) => `
@@ -52,7 +59,7 @@ test('without tidy(), the GC safety net keeps RSS bounded', () => {
 });
 
 test('tidy frees everything but its result, keep() and nested scopes', () => {
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   const kept: Tensor[] = [];
   const out = tidy(() => {
     const a = ones([10]);
@@ -66,48 +73,56 @@ test('tidy frees everything but its result, keep() and nested scopes', () => {
     return inner.list[0]!.add(inner.t);
   });
   assert.equal(scopeDepth(), 0);
-  assert.equal(memoryStats().liveTensors, before + 2, 'only the result and the kept tensor survive');
+  assert.equal(tensorsNotDisposed(), before + 2, 'only the result and the kept tensor survive');
   assert.deepEqual(out.toFlatArray().slice(0, 2), [5, 5]);
   dispose([out, kept]);
-  assert.equal(memoryStats().liveTensors, before);
+  assert.equal(tensorsNotDisposed(), before);
   assert.ok(out.isDisposed);
 });
 
 test('tidy disposes its tensors when fn throws, and refuses async functions', async () => {
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   assert.throws(() => tidy(() => {
     zeros([5]);
     throw new Error('inside');
   }), /inside/);
-  assert.equal(memoryStats().liveTensors, before);
+  assert.equal(tensorsNotDisposed(), before);
   assert.throws(() => tidy((async () => randn([2])) as unknown as () => Tensor), /synchronous/);
   await new Promise((r) => setTimeout(r, 1));
 });
 
+// In a fresh process: the GC freeing some unrelated tensor between two readings would move trackedBytes.
 test('views share storage: bytes are counted once per storage', () => {
-  const before = memoryStats().trackedBytes;
-  const a = zeros([1000]);
-  const v1 = a.view(10, 100);
-  const v2 = a.narrow(0, 0, 10);
-  assert.equal(memoryStats().trackedBytes - before, 4000);
-  a.dispose();
-  assert.equal(memoryStats().trackedBytes - before, 4000, 'views keep the storage alive');
-  v1.dispose();
-  v2.dispose();
-  assert.equal(memoryStats().trackedBytes - before, 0);
+  const out = runScript(`
+import { zeros, memoryStats } from '${indexUrl}';
+const bytes = () => memoryStats().trackedBytes;
+const before = bytes();
+const a = zeros([1000]);
+const v1 = a.view(10, 100);
+const v2 = a.narrow(0, 0, 10);
+const all = bytes() - before;
+a.dispose();
+const views = bytes() - before;
+v1.dispose();
+v2.dispose();
+console.log(JSON.stringify({ all, views, none: bytes() - before }));
+`) as { all: number; views: number; none: number };
+  assert.equal(out.all, 4000);
+  assert.equal(out.views, 4000, 'views keep the storage alive');
+  assert.equal(out.none, 0);
 });
 
 test('tidy and dispose find tensors in deeply nested results without overflowing the stack', () => {
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   const out = tidy(() => {
     let v: unknown = ones([1]);
     for (let i = 0; i < 100_000; i++) v = [v];
     zeros([3]); // garbage
     return v;
   });
-  assert.equal(memoryStats().liveTensors, before + 1);
+  assert.equal(tensorsNotDisposed(), before + 1);
   dispose(out);
-  assert.equal(memoryStats().liveTensors, before);
+  assert.equal(tensorsNotDisposed(), before);
 });
 
 // Tensors owned by a tidy scope get no weak handle (the scope frees them); the safety net is armed when
@@ -115,20 +130,23 @@ test('tidy and dispose find tensors in deeply nested results without overflowing
 // must be freed by the GC.
 test('a tensor that leaves its tidy scopes (keep, or the outermost result) is freed by the GC once dropped', () => {
   const script = `
-import { tidy, keep, zeros, memoryStats } from '${indexUrl}';
+import { tidy, keep, zeros, memoryStats, tensorsNotDisposed } from '${indexUrl}';
 const base = memoryStats().liveTensors;
+const notDisposed = tensorsNotDisposed();
 (() => {
   tidy(() => { keep(zeros([1000])); zeros([10]); });
   tidy(() => zeros([1000]));
 })();
 const held = memoryStats().liveTensors - base;
 for (let i = 0; i < 5; i++) globalThis.gc();
-console.log(JSON.stringify({ held, after: memoryStats().liveTensors - base, bytes: memoryStats().trackedBytes }));
+const s = memoryStats();
+console.log(JSON.stringify({ held, after: s.liveTensors - base, bytes: s.trackedBytes, collected: s.collectedTensors,
+  notDisposed: tensorsNotDisposed() - notDisposed }));
 `;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { held: number; after: number; bytes: number };
+  const out = runScript(script) as { held: number; after: number; bytes: number; collected: number; notDisposed: number };
   assert.equal(out.held, 2, 'the kept tensor and the returned one are alive before the GC');
   assert.equal(out.after, 0, 'both were freed by the GC');
   assert.equal(out.bytes, 0, 'and their bytes were returned to V8');
+  assert.equal(out.collected, 2, 'the GC freed exactly those two (collectedTensors)');
+  assert.equal(out.notDisposed, 2, 'a leak check still sees them: left to the GC is not disposed');
 });

@@ -233,7 +233,7 @@ export function referencePrelude(): string {
 }
 
 /** Live native tensors now (for leak checks). */
-export const liveTensors = (): number => torch.memoryStats().liveTensors;
+export const liveTensors = (): number => torch.tensorsNotDisposed();
 
 /** Reads the tensors the Python side saved with save_tensors(dir, {...}). */
 export function readTensors(dir: string): Record<string, Tensor> {

@@ -35,8 +35,10 @@ test('MultiAttack keeps, per example, the first success of FGSM → PGD → Deep
       winners.push(k < 0 ? null : k);
       const want = k < 0 ? images.select(0, i).flatten() : alone[k]!.adv.select(0, i).flatten();
       // Attacks are per-example independent: the subset run equals the full run up to float rounding.
+      // The matmul kernels round differently for another batch size, and DeepFool's 50 steps (each a
+      // division by a gradient difference) carry it: measured up to 1.6e-5 on a pixel, so 1e-4.
       const gap = advRows.select(0, i).sub(want).abs().max().item();
-      assert.ok(gap <= 1e-5, `example ${i}: MultiAttack's point differs from attack ${k}'s by ${gap}`);
+      assert.ok(gap <= 1e-4, `example ${i}: MultiAttack's point differs from attack ${k}'s by ${gap}`);
     }
     for (let k = 0; k < 3; k++) {
       expectedLeft -= winners.filter((w) => w === k).length;

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { memoryStats } from '@robusta/torch';
+import { tensorsNotDisposed, tidy } from '@robusta/torch';
 import { DataFormatError, encodeIdx, loadMnist, mnistDataDir, MNIST_MEAN, MNIST_STD, parseIdx } from '../../src/data/index.js';
 
 test('IDX: written arrays of every element type parse back (big-endian)', () => {
@@ -51,7 +51,7 @@ test('IDX: malformed files give DataFormatError with a clear message', () => {
 });
 
 test('MNIST: the embedded dataset loads fast, with the official shapes and sane labels', () => {
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   const t0 = performance.now();
   const train = loadMnist('train');
   const ms = performance.now() - t0;
@@ -76,12 +76,9 @@ test('MNIST: the embedded dataset loads fast, with the official shapes and sane 
     const rawImages = readFileSync(join(dir, 'train-images-idx3-ubyte'));
     const rawLabels = readFileSync(join(dir, 'train-labels-idx1-ubyte'));
     assert.equal(rawImages.readUInt32BE(0), 0x803);
-    const first = train.images.select(0, 0).reshape([784]);
-    assert.deepEqual(Array.from(first.data() as Uint8Array), Array.from(rawImages.subarray(16, 16 + 784)));
-    first.dispose();
-    const last = train.images.select(0, 59999).reshape([784]);
-    assert.deepEqual(Array.from(last.data() as Uint8Array), Array.from(rawImages.subarray(16 + 59999 * 784)));
-    last.dispose();
+    const pixels = (i: number): number[] => tidy(() => Array.from(train.images.select(0, i).reshape([784]).data() as Uint8Array));
+    assert.deepEqual(pixels(0), Array.from(rawImages.subarray(16, 16 + 784)));
+    assert.deepEqual(pixels(59999), Array.from(rawImages.subarray(16 + 59999 * 784)));
     const labels = train.labels.toFlatArray();
     assert.deepEqual(labels.slice(0, 100), Array.from(rawLabels.subarray(8, 108)));
 
@@ -107,5 +104,5 @@ test('MNIST: the embedded dataset loads fast, with the official shapes and sane 
     train.dispose();
     testSet.dispose();
   }
-  assert.equal(memoryStats().liveTensors, before, 'dispose() frees every tensor of the datasets');
+  assert.equal(tensorsNotDisposed(), before, 'dispose() frees every tensor of the datasets');
 });

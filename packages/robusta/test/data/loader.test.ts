@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arange, cuda, dispose, memoryStats, tidy } from '@robusta/torch';
+import { arange, cuda, dispose, tensorsNotDisposed, tidy } from '@robusta/torch';
 import { pyTorchSkip, runPython } from '@robusta/torch/testing';
 import {
   centerCrop, cropFlipAugmentation, DataLoader, encodeJpeg, encodePng, ImageFolder, resize, Rng, subset, TensorDataset, toTensor,
@@ -51,7 +51,7 @@ test('Rng: deterministic, keyed streams differ, ints unbiased in range, permutat
 
 test('DataLoader: order is a pure function of (seed, epoch), covers every index, dropLast', () => {
   const ds = indexDataset(103);
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   try {
     const loader = new DataLoader(ds, { batchSize: 10, shuffle: true, seed: 5 });
     assert.equal(loader.length, 11);
@@ -78,7 +78,7 @@ test('DataLoader: order is a pure function of (seed, epoch), covers every index,
     const plain = new DataLoader(ds, { batchSize: 50 });
     assert.deepEqual(epochOrder(plain, 3).flat(), Array.from({ length: 103 }, (_, i) => i), 'no shuffle: dataset order');
   } finally {
-    assert.equal(memoryStats().liveTensors, before, 'consumed batches were all freed');
+    assert.equal(tensorsNotDisposed(), before, 'consumed batches were all freed');
     ds.dispose();
   }
 });
@@ -182,7 +182,7 @@ test('ImageFolder + DataLoader: worker prefetch gives exactly the sync batches; 
     assert.equal(sync.length, 4);
     assert.deepEqual(sync.map((b) => b.y.length), [5, 5, 5, 3]);
 
-    const before = memoryStats().liveTensors;
+    const before = tensorsNotDisposed();
     const t0 = performance.now();
     const viaWorkers: { x: number[]; y: number[] }[] = [];
     for await (const b of loader.epoch(1)) {
@@ -192,7 +192,7 @@ test('ImageFolder + DataLoader: worker prefetch gives exactly the sync batches; 
     }
     console.log(`# prefetched epoch (2 workers): ${(performance.now() - t0).toFixed(0)} ms`);
     assert.deepEqual(viaWorkers, sync, 'identical batches through the workers');
-    assert.equal(memoryStats().liveTensors, before, 'no tensors left behind');
+    assert.equal(tensorsNotDisposed(), before, 'no tensors left behind');
 
     // Stopping early closes the pool (the test would hang on live workers otherwise).
     for await (const b of loader.epoch(0)) { dispose(b); break; }

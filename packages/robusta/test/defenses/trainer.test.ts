@@ -51,7 +51,7 @@ test('trainer: metrics.jsonl per epoch, last.pt/best.pt readable by io and PyTor
       model, optimizer, schedule, defense: new AT({ eps: 0.1, alpha: 0.04, steps: 2 }),
       train: new DataLoader(train, { batchSize: 16, shuffle: true, seed: 1, workers: 0 }), test: testSet,
       evaluation: { n: 32, steps: 2 }, epochs: 4, outDir: dir, progress: 'auto', progressStream: sink,
-      onEpoch: () => live.push(torch.memoryStats().liveTensors),
+      onEpoch: () => live.push(torch.tensorsNotDisposed()),
     });
     const summary = await trainer.fit();
     assert.equal(summary.epochsRun, 4);

@@ -3,7 +3,7 @@
 // and the input gradient of the cross-entropy that the attacks use. Weights travel through files.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryStats, rand } from '@robusta/torch';
+import { tensorsNotDisposed, rand } from '@robusta/torch';
 import { BasicBlock, Bottleneck, createModel, PreActResNet, ResNet, WideResNet } from '../../src/models/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { type ForwardCase, forwardTests } from './support/forward-check.js';
@@ -31,15 +31,15 @@ test('a forward pass outside any tidy() leaves only its output alive; backward f
   ];
   for (const [model, shape] of models) {
     const x = rand(shape);
-    const before = memoryStats().liveTensors;
+    const before = tensorsNotDisposed();
     const y = model.call(x);
-    assert.equal(memoryStats().liveTensors, before + 1, `${model.constructor.name}: only the output survives`);
+    assert.equal(tensorsNotDisposed(), before + 1, `${model.constructor.name}: only the output survives`);
     const total = y.sum();
     total.backward();
     total.dispose();
     y.dispose();
     model.zeroGrad();
-    assert.equal(memoryStats().liveTensors, before + 0, `${model.constructor.name}: nothing left after backward`);
+    assert.equal(tensorsNotDisposed(), before + 0, `${model.constructor.name}: nothing left after backward`);
     x.dispose();
     model.dispose();
   }

@@ -2,7 +2,7 @@
 // and non-strict loading with clear errors), train/eval, dtype moves, gradients, memory.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { F, memoryStats, ones, randn, type Tensor, tensor, tidy, zeros } from '@robusta/torch';
+import { F, tensorsNotDisposed, ones, randn, type Tensor, tensor, tidy, zeros } from '@robusta/torch';
 import {
   BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, Module, Normalize, ReLU, Sequential, StateDictError, stripPrefix,
 } from '../../src/nn/index.js';
@@ -100,19 +100,19 @@ test('train() and eval() switch the whole tree', () => {
 });
 
 test('parameters and buffers survive the tidy() scope the model is built in; dispose() frees them', () => {
-  const before = memoryStats().liveTensors;
+  const before = tensorsNotDisposed();
   const net = tidy(() => {
     const n = new Net();
     tidy(() => n.call(randn([2, 2, 4, 4])));
     return n;
   });
-  assert.equal(memoryStats().liveTensors - before, 11, 'ten state tensors and the non-persistent buffer');
+  assert.equal(tensorsNotDisposed() - before, 11, 'ten state tensors and the non-persistent buffer');
   assert.ok(net.parameters().every((p) => !p.isDisposed));
   const y = tidy(() => net.eval().call(randn([2, 2, 4, 4])));
   assert.deepEqual(y.shape, [2, 5]);
   y.dispose();
   net.dispose();
-  assert.equal(memoryStats().liveTensors, before);
+  assert.equal(tensorsNotDisposed(), before);
 });
 
 test('a state dict round-trips, loads by value and leaves the model\'s tensors in place', () => tidy(() => {
