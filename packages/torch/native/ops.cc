@@ -355,12 +355,19 @@ bool CallFast(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, N
 
 // One stack reused by every call (the addon runs on the main thread only).
 torch::jit::Stack g_stack;
+// Operator calls by path since start, for dispatchStats(): tests check the hot ops take the unboxed one.
+double g_unboxed_calls = 0;
+double g_boxed_calls = 0;
 
 // Runs op on info[first...] and converts its result (a Tensor, a number, an array for several results).
 Napi::Value CallFrom(const Napi::CallbackInfo& info, size_t first, const OpEntry& op) {
   Napi::Env env = info.Env();
   Napi::Value result;
-  if (CallFast(info, first, op, result)) return result;
+  if (CallFast(info, first, op, result)) {
+    ++g_unboxed_calls;
+    return result;
+  }
+  ++g_boxed_calls;
   torch::jit::Stack stack = std::move(g_stack);
   RunOp(info, first, op, stack);
   if (stack.empty()) {
@@ -391,6 +398,7 @@ Napi::Value CallOwned(const Napi::CallbackInfo& info) {
 // callVoid(id, ...args): runs an op for its effect (in-place ops); no wrapper is made for the result.
 Napi::Value CallVoid(const Napi::CallbackInfo& info) {
   const OpEntry& op = EntryOf(info);
+  ++g_boxed_calls;
   torch::jit::Stack stack = std::move(g_stack);
   RunOp(info, 1, op, stack);
   stack.clear();
@@ -407,6 +415,15 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, os.str());
 }
 
+// dispatchStats(): { unboxed, boxed } operator calls since start.
+Napi::Value DispatchStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("unboxed", Napi::Number::New(env, g_unboxed_calls));
+  o.Set("boxed", Napi::Number::New(env, g_boxed_calls));
+  return o;
+}
+
 }  // namespace
 
 void InitOps(Napi::Env env, Napi::Object exports) {
@@ -415,6 +432,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   exports.Set("callOwned", Napi::Function::New<CallOwned>(env, "callOwned"));
   exports.Set("callVoid", Napi::Function::New<CallVoid>(env, "callVoid"));
   exports.Set("opSchema", Napi::Function::New<OpSchema>(env, "opSchema"));
+  exports.Set("dispatchStats", Napi::Function::New<DispatchStats>(env, "dispatchStats"));
 }
 
 }  // namespace robusta

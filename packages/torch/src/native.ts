@@ -37,6 +37,7 @@ export interface NativeAddon {
   copyFromBuffer(h: number, data: ArrayBufferView): void;
   print(h: number): string;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtypeCode: number): number;
+  dispatchStats(): { unboxed: number; boxed: number };
   memoryStats(): { trackedBytes: number; liveTensors: number; storages: number; collectedTensors: number };
   backward(tensors: number[], grads: (number | null)[] | null, retainGraph: boolean | undefined, createGraph: boolean): void;
   grad(outputs: number[], inputs: number[], gradOutputs: (number | null)[] | null, retainGraph: boolean | undefined,

@@ -18,6 +18,13 @@ export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 /** The libtorch version the addon was built against (e.g. "1.13.0"). */
 export const libtorchVersion = (): string => native.version();
+/**
+ * Operator calls since start, by path through the binding: `unboxed` for ops whose arguments are all
+ * Tensors and Scalars and that return one Tensor (called through the typed kernel), `boxed` for the
+ * rest (the dispatcher's argument stack). A diagnostic: the hot elementwise ops should be unboxed.
+ */
+export const dispatchStats = (): { unboxed: number; boxed: number } => native.dispatchStats();
+
 export interface MemoryStats {
   /** Native bytes of the tensors outside every tidy() scope (counted once per storage): what V8 is told of. */
   trackedBytes: number;
