@@ -8,5 +8,5 @@ export * as autograd from './autograd.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export * as F from './functional.js';
 export * from './runtime.js';
-export { tidy, keep, dispose, tensorsIn, scopeDepth } from './scope.js';
+export { tidy, keep, dispose, release, tensorsIn, scopeDepth } from './scope.js';
 export { callOp } from './raw.js';

@@ -95,6 +95,34 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+// How far back release() looks in the innermost scope: an intermediate is released right after the
+// next op or layer consumed it, so it sits among the last few tensors the scope took.
+const RELEASE_WINDOW = 16;
+
+/**
+ * Frees t now if the innermost open tidy() scope owns it (made in that scope or returned into it by a
+ * nested one, not kept), i.e. what that scope would free at its end, earlier. For intermediates that
+ * code knows are dead, such as a layer's output once the next layer has consumed it: Python frees such
+ * a tensor at once (reference counting), and the next allocation of the same size then reuses memory
+ * that is still in cache; under tidy() alone it would live until the scope ends. Autograd keeps what
+ * it saved for backward (the native tensor is reference-counted), so only the handle goes.
+ * Returns whether it freed t; a tensor of an outer scope, a kept one, or one made outside every
+ * scope is left alone.
+ */
+export function release(t: Trackable): boolean {
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined || !t[TRACKED]) return false;
+  const stop = Math.max(0, scope.length - RELEASE_WINDOW);
+  for (let i = scope.length - 1; i >= stop; i--) {
+    if (scope[i] !== t) continue;
+    scope.splice(i, 1);
+    t[TRACKED] = false;
+    t.dispose();
+    return true;
+  }
+  return false;
+}
+
 /** The tensors found in a value (a tensor, or arrays, Maps and plain objects of them). */
 export function tensorsIn(value: unknown): Set<Trackable> {
   const found = new Set<Trackable>();

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dispose, keep, memoryStats, tensorsNotDisposed, ones, randn, scopeDepth, tidy, zeros, Tensor } from '../src/index.js';
+import { dispose, keep, memoryStats, release, tensorsNotDisposed, ones, randn, scopeDepth, tidy, zeros, Tensor } from '../src/index.js';
 
 const indexUrl = new URL('../src/index.js', import.meta.url).href;
 
@@ -89,6 +89,36 @@ test('tidy disposes its tensors when fn throws, and refuses async functions', as
   assert.equal(tensorsNotDisposed(), before);
   assert.throws(() => tidy((async () => randn([2])) as unknown as () => Tensor), /synchronous/);
   await new Promise((r) => setTimeout(r, 1));
+});
+
+test('release() frees what the innermost scope owns, now; outer, kept and unscoped tensors are left alone', () => {
+  const before = tensorsNotDisposed();
+  const top = ones([3]);
+  assert.equal(release(top), false, 'outside every scope');
+  tidy(() => {
+    const outer = ones([3]);
+    tidy(() => {
+      const a = outer.add(1);
+      const b = a.mul(2);
+      assert.equal(release(a), true);
+      assert.ok(a.isDisposed);
+      assert.deepEqual(b.toFlatArray(), [4, 4, 4], 'what was computed from it stays');
+      assert.equal(release(outer), false, 'owned by the enclosing scope');
+      assert.equal(outer.isDisposed, false);
+      const kept = keep(b.add(1));
+      assert.equal(release(kept), false, 'kept');
+      kept.dispose();
+      const returned = tidy(() => b.add(2));
+      assert.equal(release(returned), true, 'returned into this scope by a nested one');
+      // An old tensor, behind more recent ones than release() looks at, is left to the scope's end.
+      const old = b.add(3);
+      for (let i = 0; i < 20; i++) b.add(i);
+      assert.equal(release(old), false);
+      assert.equal(old.isDisposed, false);
+    });
+  });
+  top.dispose();
+  assert.equal(tensorsNotDisposed(), before, 'nothing freed twice or left behind');
 });
 
 // In a fresh process: the GC freeing some unrelated tensor between two readings would move trackedBytes.

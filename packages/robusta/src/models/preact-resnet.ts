@@ -6,11 +6,14 @@
 import { F, type Tensor, tidy } from '@robusta/torch';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
+import { chain } from '../nn/chain.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { BatchNorm2d } from '../nn/layers/batchnorm.js';
 import type { Normalize } from '../nn/layers/normalize.js';
 import { normalizeLayer, type NormalizationSpec } from './normalization.js';
+
+const relu = (t: Tensor): Tensor => F.relu(t);
 
 export class PreActBlock extends Module {
   static readonly expansion = 1;
@@ -33,10 +36,10 @@ export class PreActBlock extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const pre = F.relu(this.bn1.call(x));
+      const pre = chain(x, this.bn1, relu);
       // The projection shortcut takes the pre-activated input, the identity one the raw input.
       const shortcut = this.shortcut === null ? x : this.shortcut.call(pre);
-      const out = this.conv2.call(F.relu(this.bn2.call(this.conv1.call(pre))));
+      const out = chain(pre, this.conv1, this.bn2, relu, this.conv2);
       return out.add(shortcut);
     });
   }
@@ -84,11 +87,8 @@ export class PreActResNet extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.normalize === null ? x : this.normalize.call(x);
-      out = this.conv1.call(out);
-      out = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(out))));
-      out = F.avgPool2d(F.relu(this.bn.call(out)), 4);
-      return this.linear.call(out.flatten(1));
+      return chain(x, this.normalize, this.conv1, this.layer1, this.layer2, this.layer3, this.layer4, this.bn, relu,
+        (t) => F.avgPool2d(t, 4), (t) => t.flatten(1), this.linear);
     });
   }
 }

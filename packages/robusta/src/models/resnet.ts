@@ -7,6 +7,7 @@
 import { F, type Tensor, tidy } from '@robusta/torch';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
+import { chain } from '../nn/chain.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { BatchNorm2d } from '../nn/layers/batchnorm.js';
@@ -44,8 +45,7 @@ export class BasicBlock extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-      out = this.bn2.call(this.conv2.call(out));
+      const out = chain(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2);
       const identity = this.downsample === null ? x : this.downsample.call(x);
       return F.relu(out.add(identity));
     });
@@ -79,9 +79,7 @@ export class Bottleneck extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-      out = this.relu.call(this.bn2.call(this.conv2.call(out)));
-      out = this.bn3.call(this.conv3.call(out));
+      const out = chain(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3);
       const identity = this.downsample === null ? x : this.downsample.call(x);
       return F.relu(out.add(identity));
     });
@@ -165,11 +163,8 @@ export class ResNet extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.normalize === null ? x : this.normalize.call(x);
-      out = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(out))));
-      out = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(out))));
-      out = this.avgpool.call(out).flatten(1);
-      return this.fc.call(out);
+      return chain(x, this.normalize, this.conv1, this.bn1, this.relu, this.maxpool, this.layer1, this.layer2, this.layer3,
+        this.layer4, this.avgpool, (t) => t.flatten(1), this.fc);
     });
   }
 }

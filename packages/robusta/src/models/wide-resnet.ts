@@ -5,6 +5,7 @@
 import { F, type Tensor, tidy } from '@robusta/torch';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
+import { chain } from '../nn/chain.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { BatchNorm2d } from '../nn/layers/batchnorm.js';
@@ -39,10 +40,9 @@ export class WideBasicBlock extends Module {
   forward(x: Tensor): Tensor {
     return tidy(() => {
       // With a projection, the shortcut takes the pre-activated input; the identity the raw one.
-      const pre = this.relu1.call(this.bn1.call(x));
-      let out = this.relu2.call(this.bn2.call(this.conv1.call(pre)));
-      if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
-      out = this.conv2.call(out);
+      const pre = chain(x, this.bn1, this.relu1);
+      const dropout = this.dropRate > 0 ? (t: Tensor) => F.dropout(t, this.dropRate, this.training) : null;
+      const out = chain(pre, this.conv1, this.bn2, this.relu2, dropout, this.conv2);
       return (this.convShortcut === null ? x : this.convShortcut.call(pre)).add(out);
     });
   }
@@ -124,11 +124,8 @@ export class WideResNet extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.normalize === null ? x : this.normalize.call(x);
-      out = this.conv1.call(out);
-      out = this.block3.call(this.block2.call(this.block1.call(out)));
-      out = F.avgPool2d(this.relu.call(this.bn1.call(out)), 8);
-      return this.fc.call(out.reshape(-1, this.channels));
+      return chain(x, this.normalize, this.conv1, this.block1, this.block2, this.block3, this.bn1, this.relu,
+        (t) => F.avgPool2d(t, 8), (t) => t.reshape(-1, this.channels), this.fc);
     });
   }
 }

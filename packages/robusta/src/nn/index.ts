@@ -2,6 +2,7 @@
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult, type BufferOptions, type ForwardHook } from './module.js';
 export { StateDictError, type SizeMismatch } from './errors.js';
 export { Sequential } from './sequential.js';
+export { chain, type ChainStep } from './chain.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { BatchNorm2d, type BatchNormOptions } from './layers/batchnorm.js';

@@ -1,6 +1,7 @@
 // A chain of modules applied in order, as torch.nn.Sequential: children are named "0", "1", ...
 // (so state-dict keys read "0.weight", "3.bias"), or given names (Sequential(OrderedDict) in PyTorch).
 import { type Tensor, tidy } from '@robusta/torch';
+import { chain } from './chain.js';
 import { Module } from './module.js';
 
 export class Sequential extends Module {
@@ -34,12 +35,13 @@ export class Sequential extends Module {
     return m;
   }
 
-  /** Applies the children in order; intermediate results are freed as soon as they are consumed. */
+  /**
+   * Applies the children in order. Each intermediate result is freed as soon as the next layer (and
+   * its forward hooks) consumed it, as Python's reference counting frees it: the next layer's output
+   * then reuses memory still in cache (see chain.ts). A hook that wants a layer's output past that
+   * point keep()s it.
+   */
   forward(x: Tensor): Tensor {
-    return tidy(() => {
-      let y = x;
-      for (const layer of this.children()) y = layer.call(y);
-      return y;
-    });
+    return tidy(() => chain(x, ...this.children()));
   }
 }
