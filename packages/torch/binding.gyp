@@ -7,7 +7,8 @@
         "native/tensor.cc",
         "native/ops.cc",
         "native/autograd.cc",
-        "native/runtime.cc"
+        "native/runtime.cc",
+        "native/cpu_cache.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

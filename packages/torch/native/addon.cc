@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitCpuCache(env, exports);
   return exports;
 }
 

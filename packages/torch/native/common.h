@@ -36,6 +36,7 @@ void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitCpuCache(Napi::Env env, Napi::Object exports);
 
 }  // namespace robusta
 

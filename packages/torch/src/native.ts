@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { TorchError } from './errors.js';
+import type { CpuCacheStats } from './runtime.js';
 
 /** The raw addon. Tensors cross the boundary as numeric handles (see native/common.h). */
 export interface NativeAddon {
@@ -38,6 +39,8 @@ export interface NativeAddon {
   print(h: number): string;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtypeCode: number): number;
   dispatchStats(): { unboxed: number; boxed: number };
+  cpuCacheStats(): CpuCacheStats;
+  emptyCpuCache(): void;
   memoryStats(): { trackedBytes: number; liveTensors: number; storages: number; collectedTensors: number };
   backward(tensors: number[], grads: (number | null)[] | null, retainGraph: boolean | undefined, createGraph: boolean): void;
   grad(outputs: number[], inputs: number[], gradOutputs: (number | null)[] | null, retainGraph: boolean | undefined,

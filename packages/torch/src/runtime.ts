@@ -25,6 +25,22 @@ export const libtorchVersion = (): string => native.version();
  */
 export const dispatchStats = (): { unboxed: number; boxed: number } => native.dispatchStats();
 
+/** The CPU block cache (native/cpu_cache.cc): blocks of 1 MiB and more are reused instead of unmapped. */
+export interface CpuCacheStats {
+  /** False when ROBUSTA_CPU_CACHE_MB=0 turned it off. */
+  enabled: boolean;
+  /** Bytes of freed blocks held for reuse. */
+  cachedBytes: number;
+  /** The most it holds (ROBUSTA_CPU_CACHE_MB, default 1024 MiB). */
+  limitBytes: number;
+  /** Large allocations served from the cache, and those that were not. */
+  hits: number;
+  misses: number;
+}
+export const cpuCacheStats = (): CpuCacheStats => native.cpuCacheStats();
+/** Frees every cached CPU block, giving the memory back (after a large job, before a different one). */
+export const emptyCpuCache = (): void => native.emptyCpuCache();
+
 export interface MemoryStats {
   /** Native bytes of the tensors outside every tidy() scope (counted once per storage): what V8 is told of. */
   trackedBytes: number;
