@@ -11,8 +11,9 @@
 // deleter serves every block, and small ones pass straight through to malloc without a lock. Blocks
 // come from posix_memalign with libtorch's 64-byte alignment, as c10's own CPU allocator does.
 // The cache holds at most ROBUSTA_CPU_CACHE_MB megabytes (default 1024; 0 turns the allocator off),
-// a block is reused for a request of up to 1/8 less than its capacity, and emptyCpuCache() gives
-// everything back.
+// a block is reused for a request of up to 1/8 less than its capacity, a request it cannot serve
+// frees the blocks not taken during the last 512 large allocations (sizes of an earlier job), and
+// emptyCpuCache() gives everything back.
 #include "common.h"
 
 #include <c10/core/CPUAllocator.h>
@@ -26,11 +27,20 @@ namespace {
 
 constexpr size_t kHeader = 64;             // keeps the data 64-byte aligned, as libtorch asks
 constexpr size_t kMinCached = 1 << 20;     // smaller blocks are not cached
+// A cached block not taken during this many large allocations is stale (a size of an earlier job or
+// batch size): the next miss frees it. A loop reuses its blocks every step, far more often.
+constexpr uint64_t kStaleAfter = 512;
+
+struct Block {
+  void* base;
+  uint64_t cachedAt;  // the allocation clock when it was cached
+};
 
 struct Cache {
   std::mutex mutex;
-  std::multimap<size_t, void*> free;       // capacity -> block base (header included)
+  std::multimap<size_t, Block> free;       // capacity -> block (base includes the header)
   size_t cachedBytes = 0;
+  uint64_t clock = 0;                      // large allocations so far
   size_t limitBytes = 0;
   double hits = 0;
   double misses = 0;
@@ -56,10 +66,10 @@ void FreeBlock(void* data) {
       while (c.cachedBytes + capacity > c.limitBytes && !c.free.empty()) {
         auto last = std::prev(c.free.end());
         c.cachedBytes -= last->first;
-        std::free(last->second);
+        std::free(last->second.base);
         c.free.erase(last);
       }
-      c.free.emplace(capacity, base);
+      c.free.emplace(capacity, Block{base, c.clock});
       c.cachedBytes += capacity;
       return;
     }
@@ -75,15 +85,27 @@ class CachingCpuAllocator final : public c10::Allocator {
     if (n >= kMinCached) {
       Cache& c = cache();
       std::lock_guard<std::mutex> lock(c.mutex);
+      ++c.clock;
       auto it = c.free.lower_bound(n);
       if (it != c.free.end() && it->first - n <= it->first / 8) {
         capacity = it->first;
-        base = it->second;
+        base = it->second.base;
         c.cachedBytes -= capacity;
         c.free.erase(it);
         ++c.hits;
       } else {
         ++c.misses;
+        // A size the cache cannot serve: free the stale blocks, so that memory held plus cached
+        // does not keep the sizes of an earlier job or batch size.
+        for (auto b = c.free.begin(); b != c.free.end();) {
+          if (c.clock - b->second.cachedAt <= kStaleAfter) {
+            ++b;
+            continue;
+          }
+          c.cachedBytes -= b->first;
+          std::free(b->second.base);
+          b = c.free.erase(b);
+        }
       }
     }
     if (base == nullptr && posix_memalign(&base, kHeader, capacity + kHeader) != 0) {
@@ -108,7 +130,7 @@ size_t LimitFromEnv() {
 void EmptyCache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
-  for (auto& [capacity, base] : c.free) std::free(base);
+  for (auto& [capacity, block] : c.free) std::free(block.base);
   c.free.clear();
   c.cachedBytes = 0;
 }

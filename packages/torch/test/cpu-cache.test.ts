@@ -1,6 +1,7 @@
 // The CPU block cache (native/cpu_cache.cc): a freed block of 1 MiB or more is handed to the next
 // allocation of about its size, never with the old values showing through an op that defines them;
-// the cache keeps to its limit, empties on request, and ROBUSTA_CPU_CACHE_MB=0 turns it off.
+// stale sizes are freed, the cache keeps to its limit, empties on request, and ROBUSTA_CPU_CACHE_MB=0
+// turns it off.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,12 +26,21 @@ test('a freed large block is reused for the next allocation of its size; small o
   b.dispose();
   // A request more than 1/8 smaller than the cached block does not take it.
   const c = ones([MIB / 2]);
-  assert.equal(cpuCacheStats().hits, afterReuse.hits);
+  const afterMiss = cpuCacheStats();
+  assert.equal(afterMiss.hits, afterReuse.hits);
+  assert.equal(afterMiss.cachedBytes, 4 * MIB, 'the 4 MiB block, cached just now, stays');
   assert.equal(c.sum().item(), MIB / 2);
   c.dispose();
   const small = ones([1000]);
   small.dispose();
-  assert.equal(cpuCacheStats().cachedBytes, 4 * MIB + 2 * MIB, 'the 4 KB tensor was not cached');
+  assert.equal(cpuCacheStats().cachedBytes, 6 * MIB, 'the 4 KB tensor was not cached');
+  // A loop on 2 MiB blocks: the 4 MiB block is not taken for 600 large allocations, so it is stale,
+  // and the next request the cache cannot serve frees it.
+  for (let i = 0; i < 600; i++) zeros([MIB / 2]).dispose();
+  assert.equal(cpuCacheStats().cachedBytes, 6 * MIB);
+  const d = zeros([3 * MIB]);
+  assert.equal(cpuCacheStats().cachedBytes, 2 * MIB, 'the stale 4 MiB block was freed; the 2 MiB one, taken just now, stays');
+  d.dispose();
   emptyCpuCache();
   assert.equal(cpuCacheStats().cachedBytes, 0);
 });
@@ -52,7 +62,11 @@ test('a loop of same-size steps allocates its large blocks once', () => {
 function inFreshProcess(env: Record<string, string>): { enabled: boolean; cachedBytes: number; limitBytes: number } {
   const script = `
 import { cpuCacheStats, zeros } from '${indexUrl}';
-for (const n of [1, 2, 3]) zeros([n * ${MIB}]).dispose(); // 4, 8 and 12 MiB
+zeros([3 * ${MIB}]).dispose(); // 12 MiB: above a 10 MiB limit by itself
+const a = zeros([${MIB}]); // 4 MiB
+const b = zeros([2 * ${MIB}]); // 8 MiB
+a.dispose();
+b.dispose();
 console.log(JSON.stringify(cpuCacheStats()));
 `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -63,7 +77,7 @@ console.log(JSON.stringify(cpuCacheStats()));
 test('the cache keeps to ROBUSTA_CPU_CACHE_MB, and 0 turns it off', () => {
   const limited = inFreshProcess({ ROBUSTA_CPU_CACHE_MB: '10' });
   assert.equal(limited.limitBytes, 10 * MIB);
-  // The 8 MiB block does not fit beside the 4 MiB one: that one is freed; the 12 MiB block is above the limit itself.
+  // The 12 MiB block was not kept; the 8 MiB block did not fit beside the 4 MiB one, which was freed.
   assert.ok(limited.cachedBytes <= 10 * MIB, `cached ${limited.cachedBytes}`);
   assert.equal(limited.cachedBytes, 8 * MIB);
   const off = inFreshProcess({ ROBUSTA_CPU_CACHE_MB: '0' });
