@@ -10,10 +10,12 @@
 // Each block carries its capacity in a 64-byte header (the alignment libtorch asks for), so one
 // deleter serves every block, and small ones pass straight through to malloc without a lock. Blocks
 // come from posix_memalign with libtorch's 64-byte alignment, as c10's own CPU allocator does.
-// The cache holds at most ROBUSTA_CPU_CACHE_MB megabytes (default 1024; 0 turns the allocator off),
-// a block is reused for a request of up to 1/8 less than its capacity, a request it cannot serve
-// frees the blocks not taken during the last 512 large allocations (sizes of an earlier job), and
-// emptyCpuCache() gives everything back.
+// The cache holds at most ROBUSTA_CPU_CACHE_MB megabytes (default 1024; 0 turns the allocator off).
+// A block serves any request of at least half its capacity, best fit (the smallest block large
+// enough). On PGD-20, MNIST CNN, batch 1,000 that gave a peak RSS of 769–773 MB, against 857 MB when
+// a block served only requests within 1/8 of its size, and 791–814 MB without the cache. A request
+// the cache cannot serve frees the blocks not taken during the last 512 large allocations (sizes of
+// an earlier job). emptyCpuCache() gives everything back.
 #include "common.h"
 
 #include <c10/core/CPUAllocator.h>
@@ -87,7 +89,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       std::lock_guard<std::mutex> lock(c.mutex);
       ++c.clock;
       auto it = c.free.lower_bound(n);
-      if (it != c.free.end() && it->first - n <= it->first / 8) {
+      if (it != c.free.end() && it->first - n <= it->first / 2) {
         capacity = it->first;
         base = it->second.base;
         c.cachedBytes -= capacity;
