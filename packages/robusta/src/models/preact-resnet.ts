@@ -13,8 +13,6 @@ import { BatchNorm2d } from '../nn/layers/batchnorm.js';
 import type { Normalize } from '../nn/layers/normalize.js';
 import { normalizeLayer, type NormalizationSpec } from './normalization.js';
 
-const relu = (t: Tensor): Tensor => F.relu(t);
-
 export class PreActBlock extends Module {
   static readonly expansion = 1;
   readonly bn1: BatchNorm2d;
@@ -36,10 +34,10 @@ export class PreActBlock extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const pre = chain(x, this.bn1, relu);
+      const pre = chain(x, this.bn1, F.relu);
       // The projection shortcut takes the pre-activated input, the identity one the raw input.
       const shortcut = this.shortcut === null ? x : this.shortcut.call(pre);
-      const out = chain(pre, this.conv1, this.bn2, relu, this.conv2);
+      const out = chain(pre, this.conv1, this.bn2, F.relu, this.conv2);
       return out.add(shortcut);
     });
   }
@@ -87,7 +85,7 @@ export class PreActResNet extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      return chain(x, this.normalize, this.conv1, this.layer1, this.layer2, this.layer3, this.layer4, this.bn, relu,
+      return chain(x, this.normalize, this.conv1, this.layer1, this.layer2, this.layer3, this.layer4, this.bn, F.relu,
         (t) => F.avgPool2d(t, 4), (t) => t.flatten(1), this.linear);
     });
   }

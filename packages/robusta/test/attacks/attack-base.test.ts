@@ -18,7 +18,7 @@ import { PGD } from '../../src/attacks/pgd.js';
 import { PGDL2 } from '../../src/attacks/pgdl2.js';
 import { Square } from '../../src/attacks/square.js';
 import { TPGD } from '../../src/attacks/tpgd.js';
-import { liveTensors, loadMnist, trainedMnistModel } from './helpers.js';
+import { loadMnist, trainedMnistModel } from './helpers.js';
 
 const model = trainedMnistModel('mlp');
 const { images, labels } = loadMnist('t10k', 200, 16);
@@ -184,10 +184,10 @@ test('no tensor leaks: live tensors do not grow across a run of each attack (res
     new AutoAttack(model, { version: 'rand', steps: 3, eotIter: 2, eps: 0.05 }),
   ];
   for (const atk of attacks) {
-    const before = liveTensors();
+    const before = torch.tensorsNotDisposed();
     const r = atk.run(images, labels);
     torch.dispose(r);
-    assert.ok(liveTensors() <= before, `${atk.name} leaked ${liveTensors() - before} tensors`);
+    assert.ok(torch.tensorsNotDisposed() <= before, `${atk.name} leaked ${torch.tensorsNotDisposed() - before} tensors`);
   }
 });
 
@@ -196,7 +196,7 @@ test('every iteration frees its temporaries: live tensors during a long run stay
     training = false;
     peak = 0;
     forward(x: Tensor): Tensor {
-      this.peak = Math.max(this.peak, liveTensors());
+      this.peak = Math.max(this.peak, torch.tensorsNotDisposed());
       return model.forward(x);
     }
     train(mode = true): void { this.training = mode; }

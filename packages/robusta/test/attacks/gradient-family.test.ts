@@ -32,7 +32,7 @@ import { UPGD } from '../../src/attacks/upgd.js';
 import { VANILA } from '../../src/attacks/vanila.js';
 import { VMIFGSM } from '../../src/attacks/vmifgsm.js';
 import { VNIFGSM } from '../../src/attacks/vnifgsm.js';
-import { liveTensors, loadMnist, maxDiff, readTensors, referencePrelude, trainedMnistModel, writeTensors } from './helpers.js';
+import { loadMnist, maxDiff, readTensors, referencePrelude, trainedMnistModel, writeTensors } from './helpers.js';
 
 /** A randomized model: Gaussian input noise (σ = 0.05) at every forward pass, from torch's generator. */
 class NoisyModel implements Classifier {
@@ -279,7 +279,7 @@ OUTPUT = None
       const failures: string[] = [];
       for (const c of cases) {
         for (const k of caseModels(c)) {
-          const before = liveTensors();
+          const before = torch.tensorsNotDisposed();
           tidy(() => {
             const x = inputs[k];
             const r = c.make(models[k]).run(x, labels, c.targeted ? targets : undefined);
@@ -300,7 +300,7 @@ OUTPUT = None
             }
           });
           // Nothing the attack made outlives the scope of its result.
-          assert.equal(liveTensors(), before, `${k} ${c.name}: tensors leaked`);
+          assert.equal(torch.tensorsNotDisposed(), before, `${k} ${c.name}: tensors leaked`);
         }
       }
       if (process.env.ROBUSTA_TEST_VERBOSE) console.log(report.join('\n'));

@@ -232,9 +232,6 @@ export function referencePrelude(): string {
   return `exec(compile(open(${JSON.stringify(path)}).read(), ${JSON.stringify(path)}, 'exec'))\n`;
 }
 
-/** Live native tensors now (for leak checks). */
-export const liveTensors = (): number => torch.tensorsNotDisposed();
-
 /** Reads the tensors the Python side saved with save_tensors(dir, {...}). */
 export function readTensors(dir: string): Record<string, Tensor> {
   const manifest = JSON.parse(readFileSync(join(dir, 'out-manifest.json'), 'utf8')) as Record<string, { shape: number[]; dtype: string }>;

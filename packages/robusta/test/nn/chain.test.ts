@@ -52,7 +52,9 @@ test('chain: same values and gradients as nested calls; a kept output, an outer 
   tidy(() => {
     let kept: Tensor | null = null;
     const outer = rand([2, 4, 8, 8]);
-    const out = tidy(() => chain(x, layers[0]!, (t) => { kept = keep(F.relu(t)); return kept; }, null, (t) => t.add(outer), layers[2]!));
+    // outer passes through the chain as an intermediate: chain calls release() on it, which must leave it.
+    const out = tidy(() => chain(x, layers[0]!, (t) => { kept = keep(F.relu(t)); return kept; }, null, () => outer, (t) => t.add(1),
+      layers[2]!));
     assert.equal(kept!.isDisposed, false, 'a kept intermediate is the keeper\'s');
     assert.equal(outer.isDisposed, false, 'a tensor of an outer scope is not released');
     assert.deepEqual(out.shape, [2, 4, 4, 4]);
